@@ -1,0 +1,91 @@
+"""Presets: STFT geometry and engine defaults, scaled with the sample rate.
+
+The analysis window is long (2048 samples at 44.1 kHz) for frequency resolution; the hop sets
+the latency, because the synthesis window spans only two hops (see ``rtsep.stft``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .errors import ConfigError
+
+REFERENCE_SR = 44100
+MIN_SR = 8000
+MAX_SR = 96000
+
+# hop at 44.1 kHz for each preset; the analysis window is 2048 at 44.1 kHz for both.
+PRESET_HOPS = {"default": 256, "low-latency": 128}
+REFERENCE_N_FFT = 2048
+
+DEFAULT_PRIMITIVES = ("repet", "hpss", "pitch")
+
+
+@dataclass(frozen=True)
+class StftGeometry:
+    """Sizes of the streaming STFT, in samples."""
+
+    sr: int
+    n_fft: int
+    hop: int
+
+    @property
+    def n_bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    @property
+    def latency_samples(self) -> int:
+        # The synthesis window spans the last 2*hop samples of a frame; an output sample is
+        # final once the frame ending hop-1 samples after it has been synthesised. With input
+        # arriving in blocks of any size, 2*hop - 1 is the smallest delay that never starves.
+        return 2 * self.hop - 1
+
+    @property
+    def latency_ms(self) -> float:
+        return 1000.0 * self.latency_samples / self.sr
+
+
+def geometry_for(sr: int, preset: str = "default") -> StftGeometry:
+    """STFT geometry for a sample rate and preset, scaled from the 44.1 kHz reference."""
+    if preset not in PRESET_HOPS:
+        raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESET_HOPS)}")
+    if not (MIN_SR <= int(sr) <= MAX_SR):
+        raise ConfigError(f"sample rate {sr} Hz is outside the supported {MIN_SR}-{MAX_SR} Hz")
+    scale = int(sr) / REFERENCE_SR
+    hop = max(16, int(round(PRESET_HOPS[preset] * scale)))
+    n_fft = max(4 * hop, 2 * int(round(REFERENCE_N_FFT * scale / 2)))
+    return StftGeometry(sr=int(sr), n_fft=n_fft, hop=hop)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything that decides what the engine computes (not how fast)."""
+
+    preset: str = "default"
+    primitives: tuple[str, ...] = DEFAULT_PRIMITIVES
+    weights: tuple[float, ...] | None = None  # one per primitive; None = all 1
+    beta: float = 5.0  # hardness of primitive clustering (paper 000, Eq. 1)
+    alpha: float | None = None  # Deep Karaoke threshold (paper 003); None = soft mask
+    confidence_rate_hz: float = 10.0
+    confidence_points: int = 1000
+    confidence_window_s: float = 1.0
+    extra: dict = field(default_factory=dict)
+
+    def with_(self, **kw) -> "EngineConfig":
+        return replace(self, **kw)
+
+    def validate(self) -> None:
+        if self.preset not in PRESET_HOPS:
+            raise ConfigError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESET_HOPS)}")
+        if not self.primitives:
+            raise ConfigError("at least one primitive is needed")
+        if self.weights is not None and len(self.weights) != len(self.primitives):
+            raise ConfigError(
+                f"{len(self.weights)} weights given for {len(self.primitives)} primitives"
+            )
+        if self.weights is not None and any(w < 0 for w in self.weights):
+            raise ConfigError("primitive weights must be non-negative")
+        if not (self.beta > 0):
+            raise ConfigError(f"beta must be positive, got {self.beta}")
+        if self.alpha is not None and not (0.0 < self.alpha < 1.0):
+            raise ConfigError(f"alpha must lie strictly between 0 and 1, got {self.alpha}")
