@@ -134,14 +134,7 @@ class Engine:
             self.cheap_hops += 1
             t2 = t3 = t4 = t1
         else:
-            for d, p in enumerate(self.primitives):
-                self._embedding[:, d] = p.step(mag)
-            t2 = time.perf_counter()
-            soft = self.combiner.combine(self._embedding)
-            t3 = time.perf_counter()
-            self.confidence.push(mag, self._embedding, soft)
-            t4 = time.perf_counter()
-            self._mask[:] = self.combiner.finalize(soft)
+            t2, t3, t4 = self._update_mask(mag)
         vocals = self.stft.synthesis(spectrum * self._mask)
         t5 = time.perf_counter()
         tm = self.timings
@@ -149,6 +142,30 @@ class Engine:
         tm.confidence, tm.synthesis = t4 - t3, t5 - t4
         self.hops_processed += 1
         return vocals
+
+    def _update_mask(self, mag: np.ndarray) -> tuple[float, float, float]:
+        """Primitives, clustering and confidence for one frame's magnitude ``(bins,)``.
+
+        Leaves the mask to apply in ``self._mask`` and returns the stage end times.
+        """
+        for d, p in enumerate(self.primitives):
+            self._embedding[:, d] = p.step(mag)
+        t2 = time.perf_counter()
+        soft = self.combiner.combine(self._embedding)
+        t3 = time.perf_counter()
+        self.confidence.push(mag, self._embedding, soft)
+        t4 = time.perf_counter()
+        self._mask[:] = self.combiner.finalize(soft)
+        return t2, t3, t4
+
+    def frame_mask(self, mag: np.ndarray) -> np.ndarray:
+        """The mask the engine would apply to a frame of magnitude ``mag`` ``(bins,)``.
+
+        Advances the primitives' history exactly as a streamed hop does; used by the offline
+        reference path (``rtsep.offline``), which does its own STFT.
+        """
+        self._update_mask(mag)
+        return self._mask
 
     # -- any block size ----------------------------------------------------------------------
     def process(self, block: np.ndarray, cheap: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,66 @@
+"""`rtsep separate`: a file through the streaming engine, as fast as it goes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def engine_config_from_options(preset: str, alpha: Optional[float], primitives: Optional[List[str]],
+                               weights: Optional[List[float]], beta: float):
+    """One place that turns the shared command-line options into an ``EngineConfig``."""
+    from .config import DEFAULT_PRIMITIVES, EngineConfig
+
+    names = tuple(primitives) if primitives else DEFAULT_PRIMITIVES
+    config = EngineConfig(
+        preset=preset,
+        primitives=names,
+        weights=tuple(weights) if weights else None,
+        beta=beta,
+        alpha=alpha,
+    )
+    config.validate()
+    return config
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def separate(
+        input: Path = typer.Argument(..., help="Audio file to separate (wav, flac, ogg, mp3, ...)."),
+        out: Path = typer.Option(..., "--out", "-o", help="Folder for vocals.wav and karaoke.wav."),
+        preset: str = typer.Option("default", help="default (11.6 ms) or low-latency (5.8 ms)."),
+        alpha: Optional[float] = typer.Option(
+            None, help="Deep Karaoke threshold: binary mask where the vocal posterior > alpha."),
+        primitive: Optional[List[str]] = typer.Option(
+            None, "--primitive", "-p", help="Primitive to use (repeatable): repet, hpss, pitch."),
+        weight: Optional[List[float]] = typer.Option(
+            None, "--weight", "-w", help="Weight per --primitive, in the same order."),
+        beta: float = typer.Option(5.0, help="Hardness of primitive clustering (paper 000)."),
+        primitives_only: bool = typer.Option(
+            True, "--primitives-only/--model", help="Use primitive clustering only (no model)."),
+        plot: Optional[Path] = typer.Option(None, help="Also write a spectrogram picture (PNG)."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress line."),
+    ) -> None:
+        """Separate INPUT into vocals and karaoke, aligned sample for sample with the input."""
+        from .progress import ProgressLine
+        from .separate import separate_file
+
+        config = engine_config_from_options(preset, alpha, primitive, weight, beta)
+        bar = None if quiet else ProgressLine("separating")
+        try:
+            result = separate_file(input, out, config, plot=plot,
+                                   progress=None if bar is None else bar.update)
+        finally:
+            if bar is not None:
+                bar.close()
+        if result["silent_input"]:
+            typer.echo("note: the input is silent; the outputs are silent too", err=True)
+        typer.echo(
+            f"{result['seconds']:.1f} s at {result['sr']} Hz x {result['channels']} ch in "
+            f"{result['compute_seconds']:.1f} s ({1 / max(result['rtf'], 1e-9):.1f}x real time), "
+            f"latency {result['latency_ms']:.1f} ms"
+        )
+        for name, path in result["outputs"].items():
+            typer.echo(f"  {name:8s} {path}")
