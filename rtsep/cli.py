@@ -19,6 +19,7 @@ app = typer.Typer(
 # Each module defines ``register(app)`` and adds its commands. One line per module.
 _COMMAND_MODULES = [
     "rtsep.cli_separate",
+    "rtsep.cli_profile",
 ]
 
 for _name in _COMMAND_MODULES:

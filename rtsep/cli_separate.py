@@ -26,6 +26,8 @@ def engine_config_from_options(preset: str, alpha: Optional[float], primitives: 
 
 
 def register(app: typer.Typer) -> None:
+    register_demo(app)
+
     @app.command()
     def separate(
         input: Path = typer.Argument(..., help="Audio file to separate (wav, flac, ogg, mp3, ...)."),
@@ -64,3 +66,26 @@ def register(app: typer.Typer) -> None:
         )
         for name, path in result["outputs"].items():
             typer.echo(f"  {name:8s} {path}")
+
+
+def register_demo(app: typer.Typer) -> None:
+    @app.command()
+    def demo(
+        out: Path = typer.Option(Path("demo"), "--out", "-o", help="Folder for the results."),
+        preset: str = typer.Option("default", help="default or low-latency."),
+        seconds: float = typer.Option(20.0, help="Length of the rendered song."),
+    ) -> None:
+        """Render the built-in song (FluidSynth), separate it, write audio and a picture."""
+        from .render import render_default_song
+        from .separate import separate_file
+
+        song = render_default_song(seconds=seconds)
+        config = engine_config_from_options(preset, None, None, None, 5.0)
+        result = separate_file(song["mixture"], out, config, plot=Path(out) / "separation.png")
+        typer.echo(f"rendered song: {song['mixture']}")
+        typer.echo(
+            f"separated {result['seconds']:.1f} s at {1 / max(result['rtf'], 1e-9):.1f}x real "
+            f"time, latency {result['latency_ms']:.1f} ms"
+        )
+        for name, path in result["outputs"].items():
+            typer.echo(f"  {name:10s} {path}")

@@ -66,6 +66,7 @@ class EngineConfig:
     weights: tuple[float, ...] | None = None  # one per primitive; None = all 1
     beta: float = 5.0  # hardness of primitive clustering (paper 000, Eq. 1)
     alpha: float | None = None  # Deep Karaoke threshold (paper 003); None = soft mask
+    bypass: bool = False  # mask fixed at 1 (vocals = delayed input): latency checks, loopback
     confidence_rate_hz: float = 10.0
     confidence_points: int = 1000
     confidence_window_s: float = 1.0

@@ -1,0 +1,114 @@
+"""Speed of the engine: real-time factor per preset on one core, p99 compute per hop, and the
+throughput of `rtsep separate` against librosa's offline references on the same file.
+
+    .venv/bin/python benchmarks/speed.py [--seconds 30] [--repeats 3] [--write]
+
+Figures are medians over ``--repeats`` runs; ratios are taken within the same run because the
+machines are noisy. ``--write`` replaces the "## Speed" section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from librosa_refs import REFERENCES  # noqa: E402
+from rtsep.config import EngineConfig  # noqa: E402
+from rtsep.profile import pin_to_one_core, profile_engine, test_signal  # noqa: E402
+from rtsep.separate import separate_array  # noqa: E402
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, pinned to 1 core, Python {platform.python_version()}"
+
+
+def run(seconds: float, repeats: int) -> str:
+    pin_to_one_core()
+    sr = 44100
+    x = test_signal(sr, seconds, channels=2)
+    rows = []
+    for preset in ("default", "low-latency"):
+        reports = [profile_engine(EngineConfig(preset=preset), signal=x, sr=sr)
+                   for _ in range(repeats)]
+        rtf = statistics.median(r["rtf"] for r in reports)
+        p50 = statistics.median(r["stages"]["total"]["p50_ms"] for r in reports)
+        p99 = statistics.median(r["stages"]["total"]["p99_ms"] for r in reports)
+        mx = statistics.median(r["stages"]["total"]["max_ms"] for r in reports)
+        r0 = reports[0]
+        rows.append(f"| {preset} | {r0['hop']} | {r0['latency_ms']:.2f} | {rtf:.3f} | "
+                    f"{p50:.3f} | {p99:.3f} | {mx:.3f} | {r0['hop_ms']:.2f} |")
+    # throughput: the whole `rtsep separate` path against librosa's offline references
+    through = {}
+    for name, fn in [("rtsep separate (default)", lambda: separate_array(x, sr, EngineConfig())),
+                     *[(k, (lambda f=f: f(x, sr))) for k, f in REFERENCES.items()]]:
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        through[name] = statistics.median(times)
+    base = through["rtsep separate (default)"]
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    lines = [
+        "## Speed",
+        "",
+        f"Machine: {machine()}. Date: {datetime.date.today()}. Command: "
+        f"`.venv/bin/python benchmarks/speed.py --seconds {seconds:g} --repeats {repeats} --write`.",
+        f"Signal: the rendered default song, {seconds:g} s, 44.1 kHz stereo. Medians of {repeats} runs.",
+        "",
+        "| preset | hop | latency ms | rtf (compute/audio) | p50 ms/hop | p99 ms/hop | max ms/hop | hop ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        *rows,
+        "",
+        "Throughput on the same file (seconds of compute; ratio = time / rtsep's time):",
+        "",
+        "| method | seconds | x real time | ratio to rtsep separate |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, t in through.items():
+        lines.append(f"| {name} | {t:.2f} | {seconds / t:.1f} | {t / base:.2f} |")
+    lines += ["", f"Peak resident memory of the benchmark process: {peak_mb:.0f} MB.", ""]
+    return "\n".join(lines)
+
+
+def replace_section(path: Path, heading: str, text: str) -> None:
+    """Replace the section starting at ``heading`` (up to the next '## ') in ``path``."""
+    old = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    start = old.find(heading + "\n")
+    if start < 0:
+        new = old.rstrip("\n") + "\n\n" + text
+    else:
+        end = old.find("\n## ", start + len(heading))
+        new = old[:start] + text + (old[end + 1 :] if end >= 0 else "")
+    path.write_text(new.rstrip("\n") + "\n")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    args = ap.parse_args()
+    table = run(args.seconds, args.repeats)
+    print(table)
+    if args.write:
+        replace_section(ROOT / "BENCHMARKS.md", "## Speed", table)

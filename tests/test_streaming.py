@@ -1,0 +1,106 @@
+"""The engine's latency contract: streamed output = offline computation delayed exactly.
+
+Style guide item 5: every block size (1, 64, 65, 128, 8193) gives the same stream, and that
+stream is the offline reference shifted by ``latency_samples``.
+"""
+
+import numpy as np
+import pytest
+
+from rtsep.config import EngineConfig
+from rtsep.engine import Engine
+from rtsep.offline import separate_offline
+from rtsep.separate import separate_array
+
+from .music import song
+
+
+def stream(engine: Engine, x: np.ndarray, block: int):
+    vs, ks = [], []
+    for start in range(0, x.shape[1], block):
+        v, k = engine.process(x[:, start : start + block])
+        vs.append(v)
+        ks.append(k)
+    return np.concatenate(vs, axis=1), np.concatenate(ks, axis=1)
+
+
+@pytest.fixture(scope="module")
+def music():
+    return song(2.0, sr=44100, channels=2)
+
+
+@pytest.fixture(scope="module")
+def reference(music):
+    return separate_offline(music, 44100, EngineConfig())
+
+
+@pytest.mark.parametrize("block", [1, 64, 65, 128, 8193])
+def test_stream_equals_offline_delayed(music, reference, block):
+    engine = Engine(44100, 2, EngineConfig())
+    L = engine.latency_samples
+    v, k = stream(engine, music, block)
+    ref_v, ref_k = reference
+    n = music.shape[1]
+    assert np.all(v[:, :L] == 0)
+    np.testing.assert_allclose(v[:, L:], ref_v[:, : n - L], atol=1e-9)
+    np.testing.assert_allclose(k[:, L:], ref_k[:, : n - L], atol=1e-9)
+    # the vocals are not trivially zero or the whole mixture
+    energy = np.sum(ref_v**2) / np.sum(music**2)
+    assert 0.01 < energy < 0.99
+
+
+@pytest.mark.parametrize("preset,sr,channels", [("low-latency", 44100, 1), ("default", 8000, 1),
+                                                ("default", 96000, 3), ("low-latency", 22050, 8)])
+def test_stream_equals_offline_other_rates_and_layouts(preset, sr, channels):
+    x = song(1.0, sr=sr, channels=channels)
+    config = EngineConfig(preset=preset)
+    ref_v, _ = separate_offline(x, sr, config)
+    engine = Engine(sr, channels, config)
+    v, _ = stream(engine, x, 65)
+    L = engine.latency_samples
+    np.testing.assert_allclose(v[:, L:], ref_v[:, : x.shape[1] - L], atol=1e-9)
+
+
+@pytest.mark.parametrize("preset", ["default", "low-latency"])
+@pytest.mark.parametrize("block", [1, 65, 8193])
+def test_impulse_arrives_exactly_latency_samples_late(preset, block):
+    engine = Engine(44100, 1, EngineConfig(preset=preset, bypass=True))
+    x = np.zeros((1, 12000))
+    x[0, 3001] = 1.0
+    v, k = stream(engine, x, block)
+    expected = np.zeros_like(x)
+    expected[0, 3001 + engine.latency_samples] = 1.0
+    np.testing.assert_allclose(v, expected, atol=1e-12)
+    np.testing.assert_allclose(k, 0.0, atol=1e-12)
+    assert engine.latency_ms <= (12.0 if preset == "default" else 6.0)
+
+
+def test_masked_output_never_precedes_its_input(music):
+    """With real masks, an impulse's response starts no earlier than the impulse itself."""
+    engine = Engine(44100, 2, EngineConfig())
+    x = music.copy()
+    x[:, 40000:] = 0.0
+    x[:, 50000] = 0.5
+    v, k = stream(engine, x, 128)
+    quiet = 40000 + engine.latency_samples + engine.geometry.n_fft  # old music has died out
+    assert np.max(np.abs(v[:, quiet:50000])) == 0.0
+    assert np.max(np.abs(v[:, 50000:])) > 0.0
+
+
+def test_separate_array_is_aligned_with_input(music):
+    v, k = separate_array(music, 44100, EngineConfig())
+    ref_v, ref_k = separate_offline(music, 44100, EngineConfig())
+    assert v.shape == music.shape
+    np.testing.assert_allclose(v, ref_v, atol=1e-9)
+    np.testing.assert_allclose(v + k, music, atol=1e-9)
+
+
+def test_cheap_hops_reuse_the_last_mask(music):
+    engine = Engine(44100, 2, EngineConfig())
+    hop = engine.hop
+    for h in range(20):
+        engine.process_hop(music[:, h * hop : (h + 1) * hop])
+    before = engine._mask.copy()
+    engine.process_hop(music[:, 20 * hop : 21 * hop], cheap=True)
+    assert engine.cheap_hops == 1
+    np.testing.assert_array_equal(engine._mask, before)
