@@ -1,0 +1,38 @@
+"""Named configurations: ``tiny`` (a few thousand parameters, for tests and CLI smoke runs) and
+``small`` (the shippable size, within the per-hop compute budget on one CPU core; see
+BENCHMARKS.md, "Model backends").
+"""
+
+from __future__ import annotations
+
+SIZES = {
+    "CausalGRUSeparator": {
+        "tiny": dict(n_features=8, hidden=12, layers=2, emb_dim=4, emb_rank=4),
+        "small": dict(n_features=96, hidden=128, layers=2, emb_dim=20, emb_rank=32),
+    },
+    "CausalTCNSeparator": {
+        "tiny": dict(n_features=8, channels=8, hidden=12, blocks=3, emb_dim=4, emb_rank=4),
+        "small": dict(n_features=96, channels=96, hidden=128, blocks=6, emb_dim=20, emb_rank=32),
+    },
+}
+
+
+def arguments(arch: str, size: str, n_bins: int, lookahead_frames: int = 0) -> dict:
+    """Constructor arguments of architecture ``arch`` at ``size`` for ``n_bins`` STFT bins."""
+    try:
+        base = SIZES[arch][size]
+    except KeyError:
+        raise ValueError(f"no size {size!r} for {arch!r}; sizes: "
+                         f"{ {a: sorted(s) for a, s in SIZES.items()} }") from None
+    return dict(base, n_bins=int(n_bins), lookahead_frames=int(lookahead_frames))
+
+
+def create(arch: str, size: str, n_bins: int, lookahead_frames: int = 0, seed: int = 0):
+    """A freshly initialised model (weights drawn from ``seed``), in eval mode."""
+    import torch
+
+    from .registry import build
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build(arch, arguments(arch, size, n_bins, lookahead_frames)).eval()
