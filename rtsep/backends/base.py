@@ -1,0 +1,67 @@
+"""The interface every inference backend offers the engine. No torch import here.
+
+A backend wraps one causal separator and keeps its streaming state::
+
+    mask, embedding = backend.step(mag_frame)   # (bins,) -> (bins,), (bins, emb_dim)
+    backend.reset()                             # state back to silence-before-the-stream
+    backend.warmup()                            # compile / first-run costs, then reset
+
+The arrays ``step`` returns belong to the caller (never overwritten by a later step).
+With a model look-ahead of L frames, the results of a call belong to the frame L calls earlier;
+``lookahead_frames`` tells the engine to add L * hop samples to its latency.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError, DeviceError
+
+
+class BackendUnavailableError(DeviceError):
+    """The backend needs hardware or a package this machine does not have."""
+
+
+class Backend:
+    """Base class; subclasses set ``name`` and implement ``_step`` and ``_reset_state``."""
+
+    name = "base"
+
+    def __init__(self, n_bins: int, emb_dim: int, lookahead_frames: int = 0):
+        self.n_bins = int(n_bins)
+        self.emb_dim = int(emb_dim)
+        self.lookahead_frames = int(lookahead_frames)
+        self.frames_seen = 0
+
+    def step(self, mag_frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One magnitude frame (bins,) float32/float64, linear magnitude, >= 0.
+
+        Returns (vocal mask (bins,) float32 in [0, 1], embedding (bins, emb_dim) float32 with
+        unit-norm rows).
+        """
+        if mag_frame.shape != (self.n_bins,):
+            raise ConfigError(f"backend {self.name} expects a frame of {self.n_bins} bins, "
+                              f"got shape {tuple(mag_frame.shape)}")
+        self.frames_seen += 1
+        return self._step(mag_frame)
+
+    def reset(self) -> None:
+        """Forget all past frames (zero state), as at the start of a stream."""
+        self.frames_seen = 0
+        self._reset_state()
+
+    def warmup(self, frames: int = 8) -> None:
+        """Run a few frames so first-call costs (allocation, autotuning) are paid now."""
+        rng = np.random.default_rng(0)
+        for _ in range(frames):
+            self.step(rng.random(self.n_bins, dtype=np.float32))
+        self.reset()
+
+    def _step(self, mag_frame: np.ndarray):
+        raise NotImplementedError
+
+    def _reset_state(self) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} bins={self.n_bins} emb_dim={self.emb_dim}>"

@@ -1,0 +1,138 @@
+"""Inference backends: every CPU backend agrees with eager torch frame by frame, state included;
+missing GPU stacks give one-line errors."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+
+from models import configs
+from models.io import save_model
+from rtsep.backends import BACKENDS, BackendUnavailableError, load_backend, make_backend
+from rtsep.errors import ConfigError, DeviceError
+
+N_BINS = 65
+ARCHS = ["CausalGRUSeparator", "CausalTCNSeparator"]
+MASK_TOL = 1e-4  # float32 graphs with fused / reordered arithmetic
+EMB_TOL = 1e-4
+
+
+def _frames(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    frames = (rng.random((n, N_BINS)) ** 4 * 50.0)
+    frames[10] = 0.0  # a silent frame
+    return frames  # float64 on purpose: backends take float32 or float64
+
+
+def _reference(model, frames):
+    """Eager torch over the whole sequence (forward, not step), realigned for look-ahead."""
+    L = model.lookahead_frames
+    with torch.inference_mode():
+        mask, emb = model(torch.from_numpy(frames.T[None]).float())
+    mask, emb = mask[0].numpy().T, emb[0].numpy().transpose(1, 0, 2)
+    return mask, emb, L  # step call t gives frame t - L
+
+
+def _run(backend, frames):
+    out = [backend.step(f) for f in frames]
+    return np.stack([m for m, _ in out]), np.stack([e for _, e in out])
+
+
+@pytest.mark.parametrize("name", ["torch", "onnx"])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_cpu_backend_matches_forward(arch, name):
+    model = configs.create(arch, "tiny", N_BINS, lookahead_frames=2, seed=5)
+    frames = _frames()
+    ref_mask, ref_emb, L = _reference(model, frames)
+    backend = make_backend(name, model)
+    assert backend.name == name and backend.lookahead_frames == 2
+    backend.warmup()
+    mask, emb = _run(backend, frames)
+    assert mask.shape == (60, N_BINS) and emb.shape == (60, N_BINS, model.emb_dim)
+    assert mask.dtype == np.float32 and emb.dtype == np.float32
+    assert np.abs(mask[L:] - ref_mask[:-L]).max() < MASK_TOL
+    assert np.abs(emb[L:] - ref_emb[:-L]).max() < EMB_TOL
+    # reset() returns to the start: the same frames give the same outputs again.
+    backend.reset()
+    mask2, _ = _run(backend, frames[:20])
+    assert np.abs(mask2 - mask[:20]).max() < 1e-6
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_onnx_agrees_with_torch_backend_on_a_shippable_size(arch, tmp_path, monkeypatch):
+    # The real size (1025 bins): the exported graph must hold the same arithmetic at scale,
+    # and a file-backed model is exported once into the cache keyed by its hash.
+    monkeypatch.setenv("RTSEP_CACHE_DIR", str(tmp_path / "cache"))
+    model = configs.create(arch, "small", 1025, seed=2)
+    save_model(model, tmp_path / "m", {"sample_rate": 44100,
+                                       "stft": {"n_fft": 2048, "hop": 256, "preset": "default"}})
+    rng = np.random.default_rng(1)
+    frames = rng.random((25, 1025)).astype(np.float32) ** 3 * 20.0
+    ref, _ = load_backend(tmp_path / "m", "torch")
+    onnx, meta = load_backend(tmp_path / "m", "onnx", expect_n_bins=1025)
+    cached = list((tmp_path / "cache" / "onnx").glob("*.onnx"))
+    assert len(cached) == 1 and cached[0].name.startswith(meta["weights"]["sha256"][:32])
+    a_mask, a_emb = _run(ref, frames)
+    b_mask, b_emb = _run(onnx, frames)
+    assert np.abs(a_mask - b_mask).max() < MASK_TOL
+    assert np.abs(a_emb - b_emb).max() < EMB_TOL
+    # A mask that barely varies would make the agreement above meaningless.
+    assert a_mask.std() > 1e-3
+
+
+def test_backend_rejects_wrong_frame_size():
+    backend = make_backend("torch", configs.create("CausalGRUSeparator", "tiny", N_BINS))
+    with pytest.raises(ConfigError, match="expects a frame of 65 bins"):
+        backend.step(np.zeros(64, dtype=np.float32))
+
+
+def test_unknown_backend_name():
+    model = configs.create("CausalGRUSeparator", "tiny", N_BINS)
+    with pytest.raises(ConfigError, match="unknown backend 'cuda'"):
+        make_backend("cuda", model)
+
+
+def test_auto_on_this_machine_picks_a_working_backend():
+    model = configs.create("CausalTCNSeparator", "tiny", N_BINS)
+    backend = make_backend("auto", model)
+    assert backend.name in BACKENDS
+    if not torch.cuda.is_available():
+        expected = "onnx" if importlib.util.find_spec("onnxruntime") else "torch"
+        assert backend.name == expected
+    mask, emb = backend.step(_frames(20)[0])
+    assert mask.shape == (N_BINS,) and np.all((mask >= 0) & (mask <= 1))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch_tensorrt") is not None,
+                    reason="torch_tensorrt is installed here")
+def test_tensorrt_missing_is_a_clear_error():
+    model = configs.create("CausalGRUSeparator", "tiny", N_BINS)
+    with pytest.raises(BackendUnavailableError, match=r"pip install rtsep\[tensorrt\]") as info:
+        make_backend("tensorrt", model)
+    assert isinstance(info.value, DeviceError) and "\n" not in str(info.value)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
+def test_cuda_graph_without_cuda_is_a_clear_error():
+    model = configs.create("CausalGRUSeparator", "tiny", N_BINS)
+    with pytest.raises(BackendUnavailableError, match="no CUDA device") as info:
+        make_backend("cuda-graph", model)
+    assert isinstance(info.value, DeviceError) and "\n" not in str(info.value)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("arch", ARCHS)
+def test_cuda_graph_matches_torch(arch):
+    model = configs.create(arch, "tiny", N_BINS, seed=4)
+    frames = _frames()
+    ref = make_backend("torch", model)
+    a_mask, a_emb = _run(ref, frames)
+    gpu = make_backend("cuda-graph", configs.create(arch, "tiny", N_BINS, seed=4))
+    gpu.warmup()
+    b_mask, b_emb = _run(gpu, frames)
+    # TF32 may be used by cuDNN / cuBLAS on the GPU; the tolerance allows for it.
+    assert np.abs(a_mask - b_mask).max() < 1e-3
+    assert np.abs(a_emb - b_emb).max() < 1e-3
