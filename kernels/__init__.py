@@ -1,0 +1,40 @@
+"""numba kernels: plain functions over arrays the caller allocated, each with a numpy twin.
+
+Importing this package first makes sure numba has somewhere writable to cache compiled code:
+``cache=True`` writes beside the source file, which fails on a read-only install (librosa
+#1156, #1758). When ``NUMBA_CACHE_DIR`` is unset and this directory is not writable, the cache
+goes to ``$XDG_CACHE_HOME/rtsep/numba`` (default ``~/.cache/rtsep/numba``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def _user_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rtsep" / "numba"
+
+
+def _setup_numba_cache() -> None:
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    if os.access(Path(__file__).resolve().parent, os.W_OK):
+        return
+    target = _user_cache_dir()
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        # Nowhere writable: numba then compiles every run, which is slow but still correct.
+        return
+    os.environ["NUMBA_CACHE_DIR"] = str(target)
+    # numba reads the variable once at import; if another library imported it already,
+    # update its live configuration too.
+    numba_config = sys.modules.get("numba.core.config")
+    if numba_config is not None:
+        numba_config.CACHE_DIR = str(target)
+
+
+_setup_numba_cache()

@@ -1,0 +1,123 @@
+"""Confidence of a two-cluster separation: silhouette (paper 000 Eq. 2) and posterior strength
+(Eq. 3 with K = 2).
+
+Shapes: ``points`` ``(n, D)`` embedding vectors, ``labels`` ``(n,)`` hard assignments in
+{0, 1} (1 = vocals), ``post`` ``(n,)`` vocal posteriors in [0, 1]. Distances are Euclidean.
+The silhouette is O(n^2): each pair is visited once and its distance credited to both points,
+which for n = 1000 and D <= 4 takes about a millisecond.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._jit import jit
+
+
+@jit
+def _silhouette(points, labels, sums):
+    n, d = points.shape
+    sums[:, :] = 0.0
+    counts = np.zeros(2, dtype=np.int64)
+    for i in range(n):
+        counts[labels[i]] += 1
+    if counts[0] == 0 or counts[1] == 0:
+        return 0.0
+    # sums[i, k]: total distance from point i to the points of cluster k
+    for i in range(n):
+        li = labels[i]
+        for j in range(i + 1, n):
+            acc = 0.0
+            for k in range(d):
+                diff = points[i, k] - points[j, k]
+                acc += diff * diff
+            dist = math.sqrt(acc)
+            sums[i, labels[j]] += dist
+            sums[j, li] += dist
+    total = 0.0
+    for i in range(n):
+        own = labels[i]
+        if counts[own] == 1:
+            continue  # a singleton scores 0
+        a = sums[i, own] / (counts[own] - 1)
+        b = sums[i, 1 - own] / counts[1 - own]
+        m = max(a, b)
+        if m > 0.0:
+            total += (b - a) / m
+    return total / n
+
+
+def _check_points(points: np.ndarray, labels: np.ndarray) -> None:
+    if points.dtype != np.float64 or points.ndim != 2 or not points.flags.c_contiguous:
+        raise ValueError("points must be a C-contiguous float64 array of shape (n, D)")
+    if labels.dtype != np.int64 or labels.shape != (points.shape[0],):
+        raise ValueError(f"labels must be int64 of shape ({points.shape[0]},)")
+    if labels.size and (labels.min() < 0 or labels.max() > 1):
+        raise ValueError("labels must be 0 (accompaniment) or 1 (vocals)")
+
+
+def silhouette(points: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette of ``points`` ``(n, D)`` under two-cluster ``labels`` ``(n,)``.
+
+    Points in a singleton cluster score 0; if either cluster is empty the result is 0.0.
+    """
+    _check_points(points, labels)
+    if points.shape[0] == 0:
+        return 0.0
+    sums = np.empty((points.shape[0], 2))
+    return float(_silhouette(points, labels, sums))
+
+
+def silhouette_ref(points: np.ndarray, labels: np.ndarray) -> float:
+    """Numpy twin of :func:`silhouette` (full distance matrix, O(n^2) memory)."""
+    x = np.asarray(points, dtype=np.float64)
+    lab = np.asarray(labels)
+    n = x.shape[0]
+    counts = np.array([(lab == 0).sum(), (lab == 1).sum()])
+    if n == 0 or counts.min() == 0:
+        return 0.0
+    dist = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2))
+    to0 = dist[:, lab == 0].sum(axis=1)
+    to1 = dist[:, lab == 1].sum(axis=1)
+    own_sum = np.where(lab == 0, to0, to1)
+    other_sum = np.where(lab == 0, to1, to0)
+    own_n = counts[lab]
+    other_n = counts[1 - lab]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = own_sum / (own_n - 1)
+        b = other_sum / other_n
+        m = np.maximum(a, b)
+        s = np.where((own_n > 1) & (m > 0), (b - a) / m, 0.0)
+    return float(s.mean())
+
+
+@jit
+def _posterior_strength(post):
+    total = 0.0
+    for i in range(post.shape[0]):
+        total += abs(2.0 * post[i] - 1.0)
+    return total / post.shape[0]
+
+
+def posterior_strength(post: np.ndarray) -> float:
+    """Mean posterior strength of vocal posteriors ``post`` ``(n,)``: mean of |2p - 1|.
+
+    With K = 2, Eq. 3 is (2 max(p, 1 - p) - 1) / 1 = |2p - 1|: 0 for an undecided point,
+    1 for a certain one. An empty input gives 0.0.
+    """
+    if post.dtype != np.float64 or post.ndim != 1:
+        raise ValueError("post must be a float64 array of shape (n,)")
+    if post.shape[0] == 0:
+        return 0.0
+    return float(_posterior_strength(post))
+
+
+def posterior_strength_ref(post: np.ndarray) -> float:
+    """Numpy twin of :func:`posterior_strength`."""
+    p = np.asarray(post, dtype=np.float64)
+    if p.size == 0:
+        return 0.0
+    pmax = np.maximum(p, 1.0 - p)
+    return float(((2 * pmax - 1) / (2 - 1)).mean())

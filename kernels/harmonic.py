@@ -1,0 +1,102 @@
+"""Pitch salience by harmonic summation, and harmonic comb masks from f0s.
+
+Shapes: ``mag`` ``(bins,)`` magnitude of one frame; ``cand_bins`` ``(n_cand,)`` candidate f0s
+in fractional bins (f0_hz / bin_hz); ``harm_weights`` ``(n_harm,)`` weight of harmonic h+1;
+``salience`` ``(n_cand,)`` output. Comb masks are ``(bins,)`` in [0, 1].
+
+Harmonic h of a candidate reads the larger of the two bins around ``h * f0`` (a cheap stand-in
+for peak picking that does not favour candidates landing exactly on bin centres). Harmonics
+at or above Nyquist are skipped; each candidate's sum is divided by the weights it used, so low
+candidates with many harmonics below Nyquist are not favoured just for that.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._jit import jit
+
+
+@jit
+def harmonic_salience(mag, cand_bins, harm_weights, salience):
+    n_bins = mag.shape[0]
+    for c in range(cand_bins.shape[0]):
+        acc = 0.0
+        wsum = 0.0
+        for h in range(harm_weights.shape[0]):
+            pos = (h + 1) * cand_bins[c]
+            lo = int(math.floor(pos))
+            if lo + 1 >= n_bins:
+                break
+            v = mag[lo]
+            if mag[lo + 1] > v:
+                v = mag[lo + 1]
+            acc += harm_weights[h] * v
+            wsum += harm_weights[h]
+        salience[c] = acc / wsum if wsum > 0.0 else 0.0
+
+
+def harmonic_salience_ref(mag, cand_bins, harm_weights) -> np.ndarray:
+    """Numpy twin of :func:`harmonic_salience`; returns ``(n_cand,)``."""
+    n_bins = mag.shape[0]
+    h = np.arange(1, harm_weights.shape[0] + 1)
+    pos = cand_bins[:, None] * h[None, :]
+    lo = np.floor(pos).astype(np.int64)
+    # a candidate stops at its first harmonic whose upper bin is beyond the spectrum
+    ok = np.cumprod(lo + 1 < n_bins, axis=1).astype(bool)
+    lo_c = np.clip(lo, 0, n_bins - 2)
+    v = np.maximum(mag[lo_c], mag[lo_c + 1])
+    w = np.where(ok, harm_weights[None, :], 0.0)
+    wsum = w.sum(axis=1)
+    acc = (w * v).sum(axis=1)
+    return np.where(wsum > 0, acc / np.where(wsum > 0, wsum, 1.0), 0.0)
+
+
+@jit
+def comb_mask(f0_bins, n_f0, max_bin, width0, width_rel, out):
+    """``out`` = max over the first ``n_f0`` f0s (fractional bins) and their partials below
+    ``max_bin`` of a raised-cosine bump centred on partial ``h * f0`` with half-width
+    ``width0 + width_rel * h * f0`` bins (wider up high, where a small f0 error has moved the
+    partial further); 0 away from every partial.
+    """
+    n_bins = out.shape[0]
+    out[:] = 0.0
+    for i in range(n_f0):
+        f0 = f0_bins[i]
+        if f0 <= 0.0:
+            continue
+        h = 1
+        while h * f0 < max_bin:
+            centre = h * f0
+            half = width0 + width_rel * centre
+            lo = max(0, int(math.ceil(centre - half)))
+            hi = min(n_bins - 1, int(math.floor(centre + half)))
+            for f in range(lo, hi + 1):
+                x = (f - centre) / half
+                if x < 1.0 and x > -1.0:
+                    v = 0.5 * (1.0 + math.cos(math.pi * x))
+                    if v > out[f]:
+                        out[f] = v
+            h += 1
+
+
+def comb_mask_ref(f0_bins, n_f0, max_bin, width0, width_rel, n_bins) -> np.ndarray:
+    """Numpy twin of :func:`comb_mask`; returns ``(n_bins,)``."""
+    out = np.zeros(n_bins)
+    f = np.arange(n_bins, dtype=np.float64)
+    for f0 in np.asarray(f0_bins[:n_f0], dtype=np.float64):
+        if f0 <= 0:
+            continue
+        n_h = int(np.ceil(max_bin / f0))
+        h = np.arange(1, n_h + 1, dtype=np.float64)
+        h = h[h * f0 < max_bin]
+        if h.size == 0:
+            continue
+        centre = h * f0
+        half = width0 + width_rel * centre
+        x = (f[None, :] - centre[:, None]) / half[:, None]
+        bump = np.where(np.abs(x) < 1.0, 0.5 * (1.0 + np.cos(np.pi * x)), 0.0)
+        out = np.maximum(out, bump.max(axis=0))
+    return out
