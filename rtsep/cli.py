@@ -20,6 +20,7 @@ app = typer.Typer(
 _COMMAND_MODULES = [
     "rtsep.cli_separate",
     "rtsep.cli_profile",
+    "rtsep.cli_models",
 ]
 
 for _name in _COMMAND_MODULES:
