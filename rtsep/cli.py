@@ -21,6 +21,7 @@ _COMMAND_MODULES = [
     "rtsep.cli_separate",
     "rtsep.cli_profile",
     "rtsep.cli_models",
+    "rtsep.cli_live",
 ]
 
 for _name in _COMMAND_MODULES:
