@@ -66,6 +66,10 @@ class EngineConfig:
     weights: tuple[float, ...] | None = None  # one per primitive; None = all 1
     beta: float = 5.0  # hardness of primitive clustering (paper 000, Eq. 1)
     alpha: float | None = None  # Deep Karaoke threshold (paper 003); None = soft mask
+    models: tuple[str, ...] = ()  # model names or paths; each becomes a candidate
+    backend: str = "auto"  # auto | torch | onnx | cuda-graph | tensorrt
+    use_primitives: bool = True  # primitive clustering as a candidate
+    switch: str = "confidence"  # off | confidence | oracle (see rtsep.switching)
     bypass: bool = False  # mask fixed at 1 (vocals = delayed input): latency checks, loopback
     confidence_rate_hz: float = 10.0
     confidence_points: int = 1000
@@ -86,6 +90,8 @@ class EngineConfig:
             )
         if self.weights is not None and any(w < 0 for w in self.weights):
             raise ConfigError("primitive weights must be non-negative")
+        if self.switch not in ("off", "confidence", "oracle"):
+            raise ConfigError(f"unknown switch mode {self.switch!r}; choose off, confidence or oracle")
         if not (self.beta > 0):
             raise ConfigError(f"beta must be positive, got {self.beta}")
         if self.alpha is not None and not (0.0 < self.alpha < 1.0):

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .candidates import PrimitiveCandidate
 from .config import EngineConfig, StftGeometry, geometry_for
-from .confidence import StreamingConfidence
 from .errors import ConfigError
 from .masking import MaskCombiner
-from .primitives import make_primitives
 from .stft import StreamingSTFT
+from .switching import ConfidenceSwitcher
 
 
 @dataclass
@@ -41,9 +41,14 @@ class Engine:
     The engine owns its FIFOs: input samples are gathered into hops, each hop is analysed,
     masked and synthesised, and outputs are released with a fixed delay of
     ``latency_samples`` so that any block size, down to one sample, gives the same stream.
+
+    Candidates (primitive clustering, models) each give a mask per hop; the switcher picks one
+    by confidence and crossfades. A candidate with look-ahead sees ``lookahead_frames`` more
+    frames; the engine then delays the spectrum to match and adds that to the latency.
     """
 
-    def __init__(self, sr: int, channels: int, config: EngineConfig | None = None):
+    def __init__(self, sr: int, channels: int, config: EngineConfig | None = None,
+                 candidates: list | None = None):
         self.config = config or EngineConfig()
         self.config.validate()
         if not (1 <= int(channels) <= 64):
@@ -53,51 +58,45 @@ class Engine:
         self.geometry: StftGeometry = geometry_for(self.sr, self.config.preset)
         g = self.geometry
         self.hop = g.hop
-        self.latency_samples = g.latency_samples
         self.stft = StreamingSTFT(g, self.channels)
-        self.primitives = make_primitives(self.config.primitives, g)
-        self.combiner = MaskCombiner(
-            n_bins=g.n_bins,
-            n_primitives=len(self.primitives),
-            weights=self.config.weights,
-            beta=self.config.beta,
-            alpha=self.config.alpha,
+        if candidates is None:
+            candidates = build_candidates(g, self.config)
+        self.candidates = candidates
+        self.switcher = ConfidenceSwitcher(
+            [c.name for c in candidates], hop_s=g.hop / g.sr, mode=self.config.switch
         )
-        self.confidence = StreamingConfidence(
-            geometry=g,
-            n_dims=len(self.primitives),
-            rate_hz=self.config.confidence_rate_hz,
-            n_points=self.config.confidence_points,
-            window_s=self.config.confidence_window_s,
-        )
+        self.finalizer = MaskCombiner(g.n_bins, 1, alpha=self.config.alpha)
+        self.lookahead_frames = max(c.lookahead_frames for c in candidates)
+        self.latency_samples = g.latency_samples + self.lookahead_frames * g.hop
+        self._every = candidates[0].confidence.every
+        la = self.lookahead_frames
+        # spectra wait ``la`` hops for the look-ahead candidates' masks; masks of candidates
+        # with less look-ahead wait the difference
+        self._spectra = np.zeros((la + 1, self.channels, g.n_bins), dtype=complex)
+        self._masks = [np.zeros((la - c.lookahead_frames + 1, g.n_bins)) for c in candidates]
         self.timings = HopTimings()
-        self.hops_processed = 0
-        self.cheap_hops = 0
-        self._embedding = np.zeros((g.n_bins, len(self.primitives)))
         self._mask = np.zeros(g.n_bins)
+        self._soft = np.zeros(g.n_bins)
         self._in = np.zeros((self.channels, g.hop))
-        self._in_fill = 0
-        # Output FIFO: primed with hop-1 zeros so that a full hop is always ready in time.
-        self._out_v = np.zeros((self.channels, 0))
-        self._out_k = np.zeros((self.channels, 0))
-        self._dry = np.zeros((self.channels, self.latency_samples))
         self.reset()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def warmup(self) -> "Engine":
         """Compile and run every kernel once so the first live hop is not late."""
-        for p in self.primitives:
-            p.warmup()
-        self.combiner.warmup()
-        self.confidence.warmup()
+        for c in self.candidates:
+            c.warmup()
+        self.finalizer.warmup()
         self.reset()
         return self
 
     def reset(self) -> None:
         self.stft.reset()
-        for p in self.primitives:
-            p.reset()
-        self.confidence.reset()
+        for c in self.candidates:
+            c.reset()
+        self.switcher.reset()
+        self._spectra.fill(0.0)
+        for m in self._masks:
+            m.fill(0.0)
         self._mask.fill(1.0 if self.config.bypass else 0.0)
         self._in_fill = 0
         prime = self.hop - 1
@@ -112,16 +111,25 @@ class Engine:
         return 1000.0 * self.latency_samples / self.sr
 
     @property
+    def active(self):
+        """The candidate whose mask is (mostly) applied now."""
+        return self.candidates[self.switcher.active]
+
+    @property
+    def confidence(self):
+        """Streaming confidence of the active candidate (``.value``, updated ~10 times/s)."""
+        return self.active.confidence
+
+    @property
     def primitive_names(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.primitives)
+        return tuple(c.name for c in self.candidates)
 
     # -- per hop -----------------------------------------------------------------------------
     def process_hop(self, hop_samples: np.ndarray, cheap: bool = False) -> np.ndarray:
         """Analyse one hop ``(channels, hop)`` and return the vocal hop it completes.
 
-        The returned samples are those of input ``hop_samples`` delayed by one hop of the
-        synthesis window (the engine adds the buffering hop). ``cheap=True`` reuses the last
-        mask instead of running the primitives: the degraded path used when the worker is late.
+        ``cheap=True`` reuses the last mask instead of running the candidates: the degraded
+        path used when the live worker is late.
         """
         t0 = time.perf_counter()
         spectrum = self.stft.analysis(hop_samples)
@@ -137,6 +145,10 @@ class Engine:
             t2 = t3 = t4 = t1
         else:
             t2, t3, t4 = self._update_mask(mag)
+        if self.lookahead_frames:
+            self._spectra[:-1] = self._spectra[1:]
+            self._spectra[-1] = spectrum
+            spectrum = self._spectra[0]
         vocals = self.stft.synthesis(spectrum * self._mask)
         t5 = time.perf_counter()
         tm = self.timings
@@ -146,27 +158,50 @@ class Engine:
         return vocals
 
     def _update_mask(self, mag: np.ndarray) -> tuple[float, float, float]:
-        """Primitives, clustering and confidence for one frame's magnitude ``(bins,)``.
+        """Run the candidates on one frame's magnitude ``(bins,)``; leave the mask in ``_mask``.
 
-        Leaves the mask to apply in ``self._mask`` and returns the stage end times.
+        Returns the end times of the candidate, combine and confidence stages.
         """
-        for d, p in enumerate(self.primitives):
-            self._embedding[:, d] = p.step(mag)
+        t_conf = 0.0
+        run_all = self.switcher.mode != "off"
+        outputs = []
+        for i, c in enumerate(self.candidates):
+            if not run_all and i != self.switcher.active:
+                outputs.append(None)
+                continue
+            mask, embedding = c.step(mag)
+            tc = time.perf_counter()
+            c.confidence.push(mag, embedding, mask)
+            t_conf += time.perf_counter() - tc
+            ring = self._masks[i]
+            if ring.shape[0] > 1:
+                ring[:-1] = ring[1:]
+            ring[-1] = mask
+            outputs.append(ring[0])
         t2 = time.perf_counter()
-        soft = self.combiner.combine(self._embedding)
+        if run_all and len(self.candidates) > 1 and self.hops_processed % self._every == 0:
+            self.switcher.observe([c.confidence.value for c in self.candidates])
+        weights = self.switcher.advance()
+        soft = self._soft
+        soft.fill(0.0)
+        for w, out in zip(weights, outputs):
+            if w > 0.0 and out is not None:
+                soft += w * out
+        self._mask[:] = self.finalizer.finalize(soft)
         t3 = time.perf_counter()
-        self.confidence.push(mag, self._embedding, soft)
-        t4 = time.perf_counter()
-        self._mask[:] = self.combiner.finalize(soft)
-        return t2, t3, t4
+        # report confidence time separately from the candidates' own compute
+        return t2 - t_conf, t3 - t_conf, t3
 
     def frame_mask(self, mag: np.ndarray) -> np.ndarray:
-        """The mask the engine would apply to a frame of magnitude ``mag`` ``(bins,)``.
+        """The mask the engine applies for a frame of magnitude ``mag`` ``(bins,)``.
 
-        Advances the primitives' history exactly as a streamed hop does; used by the offline
-        reference path (``rtsep.offline``), which does its own STFT.
+        Advances the candidates exactly as a streamed hop does; used by the offline reference
+        path (``rtsep.offline``), which does its own STFT. With look-ahead, the mask returned
+        belongs to the frame ``lookahead_frames`` hops earlier.
         """
-        self._update_mask(mag)
+        if not self.config.bypass:
+            self._update_mask(mag)
+        self.hops_processed += 1
         return self._mask
 
     # -- any block size ----------------------------------------------------------------------
@@ -204,3 +239,17 @@ class Engine:
     def flush(self) -> tuple[np.ndarray, np.ndarray]:
         """Push ``latency_samples`` zeros through, returning the delayed tail of the stream."""
         return self.process(np.zeros((self.channels, self.latency_samples)))
+
+
+def build_candidates(geometry: StftGeometry, config: EngineConfig) -> list:
+    """Primitive clustering (unless disabled) followed by each model in ``config.models``."""
+    candidates = []
+    if config.use_primitives:
+        candidates.append(PrimitiveCandidate(geometry, config))
+    if config.models:
+        from .model_candidates import load_model_candidates
+
+        candidates.extend(load_model_candidates(config.models, geometry, config))
+    if not candidates:
+        raise ConfigError("nothing to run: primitives are off and no model is loaded")
+    return candidates

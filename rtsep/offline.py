@@ -25,7 +25,12 @@ def separate_offline(x: np.ndarray, sr: int, config: EngineConfig | None = None
     else:
         mags = np.abs(spec).mean(axis=0)
     masks = np.empty(mags.shape)
-    for k in range(mags.shape[1]):
-        masks[:, k] = engine.frame_mask(np.ascontiguousarray(mags[:, k]))
+    la = engine.lookahead_frames  # masks arrive ``la`` frames after their frame
+    silence = np.zeros(mags.shape[0])
+    for k in range(mags.shape[1] + la):
+        mag = np.ascontiguousarray(mags[:, k]) if k < mags.shape[1] else silence
+        mask = engine.frame_mask(mag)
+        if k >= la:
+            masks[:, k - la] = mask
     vocals = istft_offline(spec * masks[None], engine.geometry, x.shape[1])
     return vocals, x - vocals

@@ -41,7 +41,6 @@ def test_stream_equals_offline_delayed(music, reference, block):
     v, k = stream(engine, music, block)
     ref_v, ref_k = reference
     n = music.shape[1]
-    assert np.all(v[:, :L] == 0)
     np.testing.assert_allclose(v[:, L:], ref_v[:, : n - L], atol=1e-9)
     np.testing.assert_allclose(k[:, L:], ref_k[:, : n - L], atol=1e-9)
     # the vocals are not trivially zero or the whole mixture
