@@ -22,6 +22,7 @@ _COMMAND_MODULES = [
     "rtsep.cli_profile",
     "rtsep.cli_models",
     "rtsep.cli_live",
+    "rtsep.cli_eval",
 ]
 
 for _name in _COMMAND_MODULES:

@@ -1,8 +1,8 @@
 """Methods an evaluation compares, named on the command line.
 
 - ``mixture``: the mixture as the estimate of each source (the floor);
-- ``oracle-irm``, ``oracle-ibm``: ideal ratio (power 2 unless ``power=``) / binary masks at the engine's geometry (the
-  ceiling, ``rtsep.oracle``);
+- ``oracle-irm``, ``oracle-ibm``: ideal ratio (power 2 unless ``power=``) / binary masks at
+  the engine's geometry (the ceiling, ``rtsep.oracle``);
 - ``repet``, ``hpss``, ``pitch``: one primitive alone through the streaming engine;
 - ``pcl``: primitive clustering of the default primitives through the streaming engine;
 - ``NAME:key=value,key=value``: a named variant. ``base=`` picks what it varies (a name above;

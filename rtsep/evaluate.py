@@ -148,11 +148,19 @@ def summarize(rows: list[dict], methods: list[str]) -> list[dict]:
 
 # --- output ------------------------------------------------------------------------------------
 
+def readable_mode() -> int:
+    """The mode a plain ``open`` would give (mkstemp's 0600 would hide results from others)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _write_text_atomic(path: str | Path, text: str) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, readable_mode())
         with os.fdopen(fd, "w", newline="") as f:
             f.write(text)
         os.replace(tmp, path)

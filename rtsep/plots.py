@@ -1,0 +1,52 @@
+"""Pictures of an evaluation: per-track scores of each method as box plots."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+from .evaluate import TARGETS, EvalResults, readable_mode
+
+
+def plot_results(results: EvalResults, path: str | Path, metric: str = "sdr") -> Path:
+    """Write a PNG (atomically) with one box per method, a panel for vocals and one for karaoke.
+
+    Each box holds the per-track ``metric`` (dB, BSS Eval v4 median over windows); the orange
+    line is the median over tracks that the summary table reports.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    width = max(6.0, 1.0 + 0.9 * len(results.methods))
+    fig, axes = plt.subplots(1, len(TARGETS), figsize=(2 * width, 4.5), sharey=True,
+                             constrained_layout=True)
+    for ax, target in zip(axes, TARGETS):
+        data = []
+        for method in results.methods:
+            values = [r[metric] for r in results.rows
+                      if r["method"] == method and r["target"] == target]
+            data.append([v for v in values if v is not None and math.isfinite(v)])
+        ax.boxplot(data, showfliers=True)
+        ax.set_xticks(range(1, len(results.methods) + 1))
+        ax.set_xticklabels(results.methods, rotation=30, ha="right")
+        ax.set_title(f"{target} ({len(data[0]) if data else 0} track(s))")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel(f"{metric.upper()} (dB)")
+    fig.suptitle(Path(results.dataset).name or results.dataset)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        os.chmod(tmp, readable_mode())
+        fig.savefig(tmp, dpi=90)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
