@@ -100,3 +100,35 @@ def comb_mask_ref(f0_bins, n_f0, max_bin, width0, width_rel, n_bins) -> np.ndarr
         bump = np.where(np.abs(x) < 1.0, 0.5 * (1.0 + np.cos(np.pi * x)), 0.0)
         out = np.maximum(out, bump.max(axis=0))
     return out
+
+
+@jit
+def whiten(x, half_width, out):
+    """``out[f] = max(x[f] - mean(x[f-half_width : f+half_width+1]), 0)``, window clipped at
+    the edges: keeps spectral peaks (partials) and drops the smooth floor under them, so that
+    loud low bands and broadband noise do not win the harmonic sum."""
+    n = x.shape[0]
+    acc = 0.0
+    lo = 0
+    hi = min(n, half_width + 1)  # window is x[lo:hi]
+    for g in range(hi):
+        acc += x[g]
+    for f in range(n):
+        v = x[f] - acc / (hi - lo)
+        out[f] = v if v > 0.0 else 0.0
+        if hi < n:
+            acc += x[hi]
+            hi += 1
+        if f - half_width >= 0:
+            acc -= x[lo]
+            lo += 1
+
+
+def whiten_ref(x: np.ndarray, half_width: int) -> np.ndarray:
+    """Numpy twin of :func:`whiten`."""
+    n = x.shape[0]
+    c = np.concatenate([[0.0], np.cumsum(x)])
+    f = np.arange(n)
+    lo = np.maximum(0, f - half_width)
+    hi = np.minimum(n, f + half_width + 1)
+    return np.maximum(x - (c[hi] - c[lo]) / (hi - lo), 0.0)

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from kernels.harmonic import comb_mask, harmonic_salience
+from kernels.harmonic import comb_mask, harmonic_salience, whiten
 from kernels.hpss import hpss_combine
 from kernels.medians import freq_median, time_median_step
 from kernels.repet import band_edges, compress_frame, repet_step
@@ -57,7 +57,7 @@ class RepetSim(_Primitive):
     name = "repet"
 
     def __init__(self, geometry: StftGeometry, history_s: float = 4.0, n_bands: int = 64,
-                 min_dist_s: float = 0.1, max_k: int = 20, threshold: float = 0.0,
+                 min_dist_s: float = 0.3, max_k: int = 20, threshold: float = 0.0,
                  power: float = 1.0):
         super().__init__(geometry)
         self.n_slots = _frames(geometry, history_s)
@@ -105,8 +105,8 @@ class Hpss(_Primitive):
 
     name = "hpss"
 
-    def __init__(self, geometry: StftGeometry, harm_s: float = 0.2, stable_s: float = 2.0,
-                 stable_len: int = 24, perc_hz: float = 400.0, power: float = 2.0):
+    def __init__(self, geometry: StftGeometry, harm_s: float = 0.1, stable_s: float = 2.0,
+                 stable_len: int = 24, perc_hz: float = 400.0, power: float = 1.0):
         super().__init__(geometry)
         self.harm_len = max(3, _frames(geometry, harm_s))
         self.stable_len = int(stable_len)
@@ -175,9 +175,10 @@ class Pitch(_HarmonicComb):
 
     name = "pitch"
 
-    def __init__(self, geometry: StftGeometry, fmin: float = 80.0, fmax: float = 1000.0,
+    def __init__(self, geometry: StftGeometry, fmin: float = 100.0, fmax: float = 1000.0,
                  bins_per_octave: int = 48, n_harmonics: int = 10, harm_decay: float = 0.8,
-                 voicing_lo: float = 1.5, voicing_hi: float = 3.0, continuity: float = 0.15,
+                 whiten_hz: float = 200.0,
+                 voicing_lo: float = 5.0, voicing_hi: float = 10.0, continuity: float = 0.1,
                  continuity_semitones: float = 1.0, **comb):
         super().__init__(geometry, **comb)
         fmax = min(fmax, geometry.sr / 4)
@@ -191,7 +192,9 @@ class Pitch(_HarmonicComb):
         self.voicing_lo, self.voicing_hi = float(voicing_lo), float(voicing_hi)
         self.continuity = float(continuity)
         self.continuity_st = float(continuity_semitones)
+        self.whiten_half = max(1, int(round(whiten_hz / self.bin_hz / 2)))
         self._comp = np.zeros(self.n_bins)
+        self._white = np.zeros(self.n_bins)
         self.salience = np.zeros(n_cand)
         self._bonus = np.zeros(n_cand)
         self.reset()
@@ -204,8 +207,9 @@ class Pitch(_HarmonicComb):
 
     def step(self, mag: np.ndarray) -> np.ndarray:
         np.sqrt(mag, out=self._comp)
-        harmonic_salience(self._comp, self.cand_bins, self.harm_weights, self.salience)
-        floor = self._comp[self.lo_bin : self.hi_bin].mean()
+        whiten(self._comp, self.whiten_half, self._white)
+        harmonic_salience(self._white, self.cand_bins, self.harm_weights, self.salience)
+        floor = self._white[self.lo_bin : self.hi_bin].mean()
         if self.f0_hz > 0 and self.continuity > 0:
             prev_st = 12.0 * math.log2(self.f0_hz)
             np.subtract(self._cand_st, prev_st, out=self._bonus)
