@@ -17,16 +17,14 @@ from ._jit import jit
 
 
 @jit
-def _silhouette(points, labels, sums):
+def _silhouette_pairs(points, labels, sums, r0, r1):
+    """Credit the distances of pairs (i, j > i) for rows ``r0 <= i < r1`` to both points.
+
+    Running this over consecutive row ranges that cover ``[0, n)`` visits every pair once,
+    so a silhouette can be spread over several calls (the streaming confidence does that).
+    """
     n, d = points.shape
-    sums[:, :] = 0.0
-    counts = np.zeros(2, dtype=np.int64)
-    for i in range(n):
-        counts[labels[i]] += 1
-    if counts[0] == 0 or counts[1] == 0:
-        return 0.0
-    # sums[i, k]: total distance from point i to the points of cluster k
-    for i in range(n):
+    for i in range(r0, r1):
         li = labels[i]
         for j in range(i + 1, n):
             acc = 0.0
@@ -36,6 +34,16 @@ def _silhouette(points, labels, sums):
             dist = math.sqrt(acc)
             sums[i, labels[j]] += dist
             sums[j, li] += dist
+
+
+@jit
+def _silhouette_score(sums, labels):
+    n = labels.shape[0]
+    counts = np.zeros(2, dtype=np.int64)
+    for i in range(n):
+        counts[labels[i]] += 1
+    if counts[0] == 0 or counts[1] == 0:
+        return 0.0
     total = 0.0
     for i in range(n):
         own = labels[i]
@@ -47,6 +55,34 @@ def _silhouette(points, labels, sums):
         if m > 0.0:
             total += (b - a) / m
     return total / n
+
+
+@jit
+def _silhouette(points, labels, sums):
+    # sums[i, k]: total distance from point i to the points of cluster k
+    sums[:, :] = 0.0
+    _silhouette_pairs(points, labels, sums, 0, points.shape[0])
+    return _silhouette_score(sums, labels)
+
+
+def silhouette_pairs(points: np.ndarray, labels: np.ndarray, sums: np.ndarray, r0: int,
+                     r1: int) -> None:
+    """Accumulate rows ``[r0, r1)`` of the silhouette's distance sums into ``sums`` ``(n, 2)``.
+
+    Start from ``sums`` of zeros; once row ranges have covered ``[0, n)``,
+    :func:`silhouette_from_sums` gives the same value as :func:`silhouette`.
+    """
+    _check_points(points, labels)
+    if sums.shape != (points.shape[0], 2) or sums.dtype != np.float64:
+        raise ValueError(f"sums must be float64 of shape ({points.shape[0]}, 2)")
+    _silhouette_pairs(points, labels, sums, int(r0), int(min(r1, points.shape[0])))
+
+
+def silhouette_from_sums(sums: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette from completed distance sums ``(n, 2)`` (see :func:`silhouette_pairs`)."""
+    if labels.shape[0] == 0:
+        return 0.0
+    return float(_silhouette_score(sums, labels))
 
 
 def _check_points(points: np.ndarray, labels: np.ndarray) -> None:
