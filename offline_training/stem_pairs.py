@@ -37,18 +37,38 @@ def _to_mono(x: np.ndarray, sr: int, target_sr: int) -> np.ndarray:
 
 
 def _provenance(folder: Path, names: list[str], licence: str | None) -> dict:
-    """Source and licence of a data folder: its ``provenance.json`` if present, else options."""
-    entry = {"source": str(folder), "tracks": names, "licence": licence or "unknown"}
+    """Source and licence of a data folder: the ``--licence`` given, else the folder's
+    ``provenance.json``, else the licences named in its tracks' ``meta.json`` (as the rendered
+    corpus writes them), else "unknown"."""
+    entry = {"source": str(folder), "tracks": names}
+    found = []
     meta = folder / "provenance.json"
-    if meta.is_file():
+    docs = [meta] if meta.is_file() else [folder / n / "meta.json" for n in names]
+    for path in docs:
         try:
-            doc = json.loads(meta.read_text())
+            doc = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
-            doc = {}
-        if isinstance(doc, dict):
-            entry.update({k: v for k, v in doc.items() if k in ("source", "licence", "notes")})
-            entry["licence"] = licence or doc.get("licence", "unknown")
+            continue
+        if isinstance(doc, dict) and doc.get("licence") and doc["licence"] not in found:
+            found.append(str(doc["licence"]))
+        if path.name == "provenance.json" and isinstance(doc, dict) and "notes" in doc:
+            entry["notes"] = doc["notes"]
+    entry["licence"] = licence or ("; ".join(found) if found else "unknown")
     return entry
+
+
+def load_solo(files, sr: int, licences=()) -> tuple[list[np.ndarray], list[dict]]:
+    """Solo recordings (one source each) as mono float32 at ``sr``, with provenance entries."""
+    from rtsep.audio_io import read_audio
+
+    signals, provenance = [], []
+    licences = list(licences)
+    for i, path in enumerate(map(Path, files)):
+        x, file_sr = read_audio(path)
+        signals.append(_to_mono(x, file_sr, sr))
+        provenance.append({"source": str(path),
+                           "licence": licences[i] if i < len(licences) else "unknown"})
+    return signals, provenance
 
 
 def load_stem_pairs(folders, sr: int, licences=()) -> tuple[list[StemPair], list[dict]]:
@@ -74,20 +94,33 @@ def load_stem_pairs(folders, sr: int, licences=()) -> tuple[list[StemPair], list
 class SegmentSampler:
     """Draws batches of (mixture magnitude, ideal ratio mask, vocal-dominance labels).
 
+    Vocals come from the tracks' vocals and ``extra_vocals`` (solo recordings); accompaniment
+    from the tracks' accompaniment and ``extra_accompaniment``. A track's own accompaniment is
+    used with probability 1 - ``remix_prob``; otherwise, and always for solo vocals, another
+    accompaniment is drawn.
+
     Shapes: mag, irm (batch, bins, frames) float32; labels (batch, bins, frames) int64, 1 where
     the vocals are louder than the accompaniment. ``frames`` = ``seg_frames``.
     """
 
     def __init__(self, pairs: list[StemPair], geometry, seg_frames: int = 100,
-                 remix_prob: float = 0.5, gain_db: float = 6.0, seed: int = 0):
+                 remix_prob: float = 0.5, gain_db: float = 6.0, seed: int = 0,
+                 extra_vocals=(), extra_accompaniment=()):
         self.geometry = geometry
         self.seg_frames = int(seg_frames)
         # stft_offline gives ceil(n / hop) + 1 frames; take exactly seg_frames of them.
         self.seg_samples = (self.seg_frames - 1) * geometry.hop
-        self.pairs = [p for p in pairs if min(len(p.vocals), len(p.accompaniment))
-                      > self.seg_samples]
-        if not self.pairs:
-            raise ValueError(f"no track is longer than a segment of {seg_frames} frames")
+
+        def long_enough(x):
+            return len(x) > self.seg_samples
+
+        self.pairs = [p for p in pairs if long_enough(p.vocals) and long_enough(p.accompaniment)]
+        self.vocals = [p.vocals for p in self.pairs] + [x for x in extra_vocals if long_enough(x)]
+        self.accompaniment = [p.accompaniment for p in self.pairs] + [
+            x for x in extra_accompaniment if long_enough(x)]
+        if not self.vocals or not self.accompaniment:
+            raise ValueError(f"need vocals and accompaniment longer than a segment of "
+                             f"{seg_frames} frames")
         self.remix_prob, self.gain_db = float(remix_prob), float(gain_db)
         self.rng = np.random.default_rng(seed)
 
@@ -96,17 +129,23 @@ class SegmentSampler:
         gain = 10.0 ** (self.rng.uniform(-self.gain_db, self.gain_db) / 20.0)
         return gain * x[start:start + self.seg_samples]
 
+    def _pick(self) -> tuple[int, int]:
+        i = int(self.rng.integers(len(self.vocals)))
+        n_acc = len(self.accompaniment)
+        if i < len(self.pairs) and (n_acc == 1 or self.rng.random() >= self.remix_prob):
+            return i, i
+        if i < len(self.pairs):  # remix: any accompaniment but the track's own
+            j = int(self.rng.integers(n_acc - 1))
+            return i, j + (j >= i)
+        return i, int(self.rng.integers(n_acc))
+
     def example(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from rtsep.oracle import ideal_ratio_mask
         from rtsep.stft import stft_offline
 
-        i = int(self.rng.integers(len(self.pairs)))
-        j = i
-        if len(self.pairs) > 1 and self.rng.random() < self.remix_prob:
-            j = int(self.rng.integers(len(self.pairs) - 1))
-            j += j >= i
-        v = stft_offline(self._segment(self.pairs[i].vocals)[None], self.geometry)[0]
-        a = stft_offline(self._segment(self.pairs[j].accompaniment)[None], self.geometry)[0]
+        i, j = self._pick()
+        v = stft_offline(self._segment(self.vocals[i])[None], self.geometry)[0]
+        a = stft_offline(self._segment(self.accompaniment[j])[None], self.geometry)[0]
         v, a = v[:, : self.seg_frames], a[:, : self.seg_frames]
         mag = np.abs(v + a).astype(np.float32)
         irm = ideal_ratio_mask(v, a).astype(np.float32)

@@ -4,17 +4,17 @@ Targets come from the true stems: the ideal ratio mask |V| / (|V| + |A|) for the
 the dominant source of every bin for the deep-clustering head (weighted by sqrt magnitude).
 The STFT is the engine's (``rtsep.config.geometry_for``, ``rtsep.stft.stft_offline``).
 
-    python -m offline_training.supervised --corpus DIR [--labelled DIR ...] \
+    python -m offline_training train-supervised --corpus DIR [--labelled DIR ...] \
+        [--solo-vocals FILE ...] [--solo-accompaniment FILE ...] \
         --out models/weights/NAME --arch CausalGRUSeparator --size small --epochs 20
 
-(``python -m offline_training train-supervised ...`` once that entry point registers it.)
+(options in ``offline_training/cli_supervised.py``).
 Writes ``NAME.safetensors`` + ``NAME.json`` with the recipe, the data's provenance and
 validation metrics (SI-SDR of the vocals on ``--valid`` tracks, streamed frame by frame).
 """
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -59,32 +59,50 @@ def evaluate(model, pairs, geometry, max_seconds: float = 30.0) -> dict:
 
 
 def train_supervised(corpus_dirs, out, *, labelled_dirs=(), valid_dirs=(), licences=(),
+                     solo_vocals=(), solo_accompaniment=(), solo_licences=(),
                      arch="CausalGRUSeparator", size="small", lookahead_frames=0,
                      preset="default", sr=44100, epochs=10, steps_per_epoch=50, batch=8,
                      seg_frames=100, lr=1e-3, dc_weight=1.0, remix_prob=0.5, seed=0,
                      threads=2, log=print) -> dict:
-    """Train and save a model; returns the JSON written. Data folders are MUSDB-style."""
+    """Train and save a model; returns the JSON written.
+
+    Data folders are MUSDB-style (``rtsep.data``); ``licences`` name the licence of each
+    corpus/labelled folder in order, ``solo_licences`` of each solo file (vocals first, then
+    accompaniment). Everything trained on is listed in the JSON's provenance.
+    """
     import torch
 
     from models import configs
     from models.io import save_model
     from rtsep.config import geometry_for
+    from rtsep.errors import ConfigError
 
     from .losses import deep_clustering_loss, magnitude_weights, mask_loss
-    from .stem_pairs import SegmentSampler, load_stem_pairs
+    from .stem_pairs import SegmentSampler, load_solo, load_stem_pairs
 
     _set_threads(threads)
     geometry = geometry_for(sr, preset)
     data_dirs = [*corpus_dirs, *labelled_dirs]
-    if not data_dirs:
-        raise ValueError("give at least one --corpus or --labelled folder")
-    pairs, provenance = load_stem_pairs(data_dirs, sr, licences)
+    if not data_dirs and not (solo_vocals and solo_accompaniment):
+        raise ConfigError("give a --corpus or --labelled folder, or solo vocals and solo "
+                          "accompaniment files")
+    pairs, provenance = load_stem_pairs(data_dirs, sr, licences) if data_dirs else ([], [])
+    solo_licences = list(solo_licences)
+    extra_v, prov_v = load_solo(solo_vocals, sr, solo_licences[:len(solo_vocals)])
+    extra_a, prov_a = load_solo(solo_accompaniment, sr, solo_licences[len(solo_vocals):])
+    provenance += [dict(p, role="solo vocals") for p in prov_v]
+    provenance += [dict(p, role="solo accompaniment") for p in prov_a]
     valid_pairs, valid_prov = load_stem_pairs(valid_dirs, sr) if valid_dirs else ([], [])
-    sampler = SegmentSampler(pairs, geometry, seg_frames, remix_prob, seed=seed)
+    try:
+        sampler = SegmentSampler(pairs, geometry, seg_frames, remix_prob, seed=seed,
+                                 extra_vocals=extra_v, extra_accompaniment=extra_a)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     model = configs.create(arch, size, geometry.n_bins, lookahead_frames, seed=seed).train()
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     log(f"training {arch} ({size}, {sum(p.numel() for p in model.parameters())} parameters) on "
-        f"{len(sampler.pairs)} tracks, {epochs} x {steps_per_epoch} steps of {batch}")
+        f"{len(sampler.vocals)} vocal / {len(sampler.accompaniment)} accompaniment sources, "
+        f"{epochs} x {steps_per_epoch} steps of {batch}")
     history, started = [], time.perf_counter()
     for epoch in range(epochs):
         losses = []
@@ -126,52 +144,3 @@ def train_supervised(corpus_dirs, out, *, labelled_dirs=(), valid_dirs=(), licen
         "metrics": metrics,
     }
     return save_model(model, out, meta)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of train-supervised, for any entry point that wants the subcommand."""
-    parser.add_argument("--corpus", action="append", default=[], type=Path,
-                        help="rendered corpus folder (TRACK/{mixture,vocals,accompaniment}.*)")
-    parser.add_argument("--labelled", action="append", default=[], type=Path,
-                        help="real labelled folder, same layout (repeatable)")
-    parser.add_argument("--valid", action="append", default=[], type=Path,
-                        help="labelled folder for validation metrics (not trained on)")
-    parser.add_argument("--licence", action="append", default=[],
-                        help="licence of each --corpus/--labelled folder, in order "
-                             "(else its provenance.json, else 'unknown')")
-    parser.add_argument("--out", required=True, type=Path, help="output stem: DIR/NAME")
-    parser.add_argument("--arch", default="CausalGRUSeparator")
-    parser.add_argument("--size", default="small", help="models.configs size: tiny, small")
-    parser.add_argument("--lookahead", type=int, default=0, help="look-ahead frames")
-    parser.add_argument("--preset", default="default")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--steps-per-epoch", type=int, default=50)
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--seg-frames", type=int, default=100)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--dc-weight", type=float, default=1.0)
-    parser.add_argument("--remix-prob", type=float, default=0.5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
-
-
-def run(args: argparse.Namespace) -> dict:
-    return train_supervised(
-        args.corpus, args.out, labelled_dirs=args.labelled, valid_dirs=args.valid,
-        licences=args.licence, arch=args.arch, size=args.size,
-        lookahead_frames=args.lookahead, preset=args.preset, epochs=args.epochs,
-        steps_per_epoch=args.steps_per_epoch, batch=args.batch, seg_frames=args.seg_frames,
-        lr=args.lr, dc_weight=args.dc_weight, remix_prob=args.remix_prob, seed=args.seed,
-        threads=args.threads)
-
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m offline_training.supervised",
-                                     description="Train a causal separator on labelled stems.")
-    add_arguments(parser)
-    doc = run(parser.parse_args(argv))
-    print(f"wrote {doc['name']}.json / .safetensors; metrics {doc['metrics']}")
-
-
-if __name__ == "__main__":
-    main()

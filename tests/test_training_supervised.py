@@ -89,3 +89,60 @@ def test_training_lowers_loss_and_writes_a_loadable_model(tmp_path):
     assert np.isfinite(doc["metrics"]["valid_si_sdr_vocals_db"])
     model, meta = load_model(tmp_path / "tiny", expect_n_bins=1025)
     assert meta["stft"] == {"n_fft": 2048, "hop": 256, "preset": "default"}
+
+
+def test_train_supervised_command_on_a_rendered_corpus(tmp_path):
+    # Real FluidSynth stems, through the real entry point; the licence comes from the songs'
+    # meta.json and the model loads into a CPU backend that streams frame by frame.
+    import subprocess
+    import sys
+
+    corpus = pytest.importorskip("offline_training.corpus")
+    corpus.render_corpus(tmp_path / "corpus", 2, 3.0, seed=7)
+    out = tmp_path / "models" / "rendered_tiny"
+    res = subprocess.run(
+        [sys.executable, "-m", "offline_training", "train-supervised", "--corpus",
+         str(tmp_path / "corpus"), "--out", str(out), "--arch", "CausalGRUSeparator",
+         "--size", "tiny", "--epochs", "2", "--steps-per-epoch", "3", "--batch", "2",
+         "--seg-frames", "32", "--threads", "1"],
+        capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    from models.io import load_model
+    from rtsep.backends import make_backend
+
+    model, meta = load_model(out)
+    assert meta["provenance"][0]["licence"] == corpus.LICENCE
+    assert meta["provenance"][0]["tracks"] == ["song_0000", "song_0001"]
+    assert len(meta["training"]["history"]) == 2
+    backend = make_backend("torch", model, meta)
+    mask, emb = backend.step(np.ones(1025, dtype=np.float32))
+    assert mask.shape == (1025,) and emb.shape == (1025, 4)
+
+
+def test_train_supervised_without_data_is_a_one_line_error(tmp_path):
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "offline_training", "train-supervised",
+                          "--out", str(tmp_path / "m")], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.startswith("offline_training: error:") and res.stderr.count("\n") == 1
+
+
+@pytest.mark.data
+def test_solo_recordings_are_remixed_with_their_licences(tmp_path):
+    solo = DATA / "solo"
+    vocals = solo / "vocals" / "vocadito_10.wav"
+    accompaniment = DATA / "mixtures" / "Kevin_MacLeod_-_Vibe_Ace.hq.ogg"
+    if not (vocals.is_file() and accompaniment.is_file()):
+        pytest.skip("shared data not present")
+    from offline_training.supervised import train_supervised
+
+    doc = train_supervised([], tmp_path / "solo", solo_vocals=[vocals],
+                           solo_accompaniment=[accompaniment],
+                           solo_licences=["CC BY 4.0", "CC BY 4.0"], size="tiny", epochs=1,
+                           steps_per_epoch=2, batch=2, seg_frames=32, threads=1,
+                           log=lambda *_: None)
+    roles = [(p["role"], p["licence"]) for p in doc["provenance"]]
+    assert roles == [("solo vocals", "CC BY 4.0"), ("solo accompaniment", "CC BY 4.0")]
