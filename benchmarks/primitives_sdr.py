@@ -15,13 +15,18 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
+# Run as a script, this file's folder comes first on sys.path, and benchmarks/kernels.py
+# would shadow the ``kernels`` package.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-from kernels.clustering import cluster_mask
-from rtsep.config import geometry_for
-from rtsep.primitives import make_primitives
-from rtsep.stft import istft_offline, stft_offline
+import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+from kernels.clustering import cluster_mask  # noqa: E402
+from rtsep.config import geometry_for  # noqa: E402
+from rtsep.primitives import make_primitives  # noqa: E402
+from rtsep.stft import istft_offline, stft_offline  # noqa: E402
 
 DATA = Path(os.environ.get("RTSEP_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 NAMES = ("repet", "hpss", "pitch")
