@@ -1,0 +1,52 @@
+"""``bootstrap``: train a separator from unlabelled music with no ground truth (paper 000).
+Options and printing only; the recipe is ``offline_training.bootstrap.run_bootstrap``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("bootstrap")
+    def bootstrap_command(
+        corpus: List[Path] = typer.Argument(..., help="Folders (or files) of unlabelled audio."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output stem DIR/NAME (.json/.safetensors)."),
+        run_dir: Optional[Path] = typer.Option(
+            None, "--run-dir", help="Run folder for stage outputs, logs, checkpoints "
+            "(default OUT.run); re-running resumes it."),
+        segment_s: float = typer.Option(30.0, "--segment-s", help="Segment length, seconds."),
+        hop_s: float = typer.Option(15.0, "--hop-s", help="Segment hop, seconds."),
+        min_lufs: float = typer.Option(-40.0, "--min-lufs", help="Skip segments quieter than this."),
+        keep_quantile_range: Tuple[float, float] = typer.Option(
+            (0.25, 1.0), "--keep-quantile-range",
+            help="Keep segments whose teacher confidence lies in this quantile range "
+                 "(0 0.25 trains on the lowest quartile)."),
+        licence: str = typer.Option("unknown", help="Licence of files with none beside them."),
+        arch: str = typer.Option("gru", help="gru or tcn (or a models.registry name)."),
+        size: str = typer.Option("student", help="student, or a models.configs size (tiny, small)."),
+        steps: int = typer.Option(300, min=1, help="Optimiser steps of the student."),
+        batch: int = typer.Option(8, min=1, help="Remixes per step (per process)."),
+        crop_s: float = typer.Option(3.0, "--crop-s", help="Remix crop length, seconds."),
+        lr: float = typer.Option(1e-3),
+        dc_weight: float = typer.Option(1.0, help="Weight of the deep-clustering loss."),
+        seed: int = typer.Option(0),
+        threads: int = typer.Option(1, min=1, help="torch threads per process."),
+    ) -> None:
+        """Segment, separate with offline primitive clustering, keep confident segments, remix
+        them and train a causal student. Runs alone or under torchrun (DDP)."""
+        from .bootstrap import BootstrapOptions, run_bootstrap
+
+        opts = BootstrapOptions(
+            corpus=list(corpus), out=str(out), run_dir=str(run_dir) if run_dir else None,
+            segment_s=segment_s, hop_s=hop_s, min_lufs=min_lufs,
+            keep_quantiles=tuple(keep_quantile_range), licence=licence, arch=arch, size=size,
+            steps=steps, batch=batch, crop_s=crop_s, lr=lr, dc_weight=dc_weight, seed=seed,
+            threads=threads)
+        doc = run_bootstrap(opts, echo=typer.echo)
+        if doc is not None:
+            typer.echo(f"wrote {out}.json and {out}.safetensors "
+                       f"(kept {doc['training']['segments']['kept']} of "
+                       f"{doc['training']['segments']['scored']} segments)")
