@@ -8,7 +8,7 @@ import pytest
 
 from kernels.clustering import cluster_mask, cluster_mask_ref
 from kernels.confidence import (posterior_strength, posterior_strength_ref, silhouette,
-                                silhouette_ref)
+                                silhouette_from_sums, silhouette_pairs, silhouette_ref)
 from kernels.harmonic import (comb_mask, comb_mask_ref, harmonic_salience,
                               harmonic_salience_ref, whiten, whiten_ref)
 from kernels.hpss import hpss_combine, hpss_combine_ref
@@ -77,6 +77,16 @@ def test_silhouette_matches_twin():
         pts = rng.random((n, d))
         lab = (pts[:, 0] + 0.3 * rng.standard_normal(n) > 0.5).astype(np.int64)
         assert silhouette(pts, lab) == pytest.approx(silhouette_ref(pts, lab), rel=1e-9)
+
+
+def test_silhouette_in_slices_matches_twin():
+    rng = np.random.default_rng(7)
+    pts = rng.random((301, 3))
+    lab = (pts.sum(axis=1) > 1.5).astype(np.int64)
+    sums = np.zeros((301, 2))
+    for r0 in range(0, 301, 37):  # uneven slices covering every row once
+        silhouette_pairs(pts, lab, sums, r0, r0 + 37)
+    assert silhouette_from_sums(sums, lab) == pytest.approx(silhouette_ref(pts, lab), rel=1e-9)
 
 
 def test_silhouette_hand_example():
