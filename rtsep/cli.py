@@ -23,6 +23,7 @@ _COMMAND_MODULES = [
     "rtsep.cli_models",
     "rtsep.cli_live",
     "rtsep.cli_eval",
+    "rtsep.cli_train",
 ]
 
 for _name in _COMMAND_MODULES:
