@@ -277,3 +277,30 @@ def test_whiten_matches_twin(music_mags):
     peak[50] = 1.0
     whiten(peak, 4, out[:101])
     assert out[50] == pytest.approx(1.0 - 1.0 / 9.0) and out[:101].sum() == out[50]
+
+
+# -- numba cache location -------------------------------------------------------------------------
+def test_cache_falls_back_to_user_dir_when_package_is_read_only(monkeypatch, tmp_path):
+    import kernels
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(kernels.os, "access", lambda path, mode: False)
+    import numba.core.config as numba_config
+
+    monkeypatch.setattr(numba_config, "CACHE_DIR", numba_config.CACHE_DIR)
+    kernels._setup_numba_cache()
+    expected = tmp_path / "rtsep" / "numba"
+    assert kernels.os.environ["NUMBA_CACHE_DIR"] == str(expected)
+    assert expected.is_dir() and numba_config.CACHE_DIR == str(expected)
+
+
+def test_cache_respects_an_explicit_dir(monkeypatch, tmp_path):
+    import kernels
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(kernels.os, "access", lambda path, mode: False)
+    kernels._setup_numba_cache()
+    assert kernels.os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / "mine")
+    assert not (tmp_path / "xdg").exists()
