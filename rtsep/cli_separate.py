@@ -9,10 +9,26 @@ import typer
 
 
 def engine_config_from_options(preset: str, alpha: Optional[float], primitives: Optional[List[str]],
-                               weights: Optional[List[float]], beta: float):
-    """One place that turns the shared command-line options into an ``EngineConfig``."""
-    from .config import DEFAULT_PRIMITIVES, EngineConfig
+                               weights: Optional[List[float]], beta: float, *,
+                               models: Optional[List[str]] = None, primitives_only: bool = True,
+                               with_primitives: bool = False, backend: str = "auto",
+                               switch: str = "confidence"):
+    """One place that turns the shared command-line options into an ``EngineConfig``.
 
+    With no ``--model`` and no ``--primitives-only`` the engine takes the best shipped model
+    that fits the sample rate (primitive clustering when none does). ``--with-primitives`` adds
+    primitive clustering as a candidate beside the models, for switching by confidence.
+    """
+    from .config import DEFAULT_MODEL, DEFAULT_PRIMITIVES, EngineConfig
+    from .errors import ConfigError
+
+    if primitives_only and models:
+        raise ConfigError("--primitives-only and --model exclude each other")
+    if primitives_only:
+        chosen, use_primitives = (), True
+    else:
+        chosen = tuple(models) if models else (DEFAULT_MODEL,)
+        use_primitives = with_primitives
     names = tuple(primitives) if primitives else DEFAULT_PRIMITIVES
     config = EngineConfig(
         preset=preset,
@@ -20,6 +36,10 @@ def engine_config_from_options(preset: str, alpha: Optional[float], primitives: 
         weights=tuple(weights) if weights else None,
         beta=beta,
         alpha=alpha,
+        models=chosen,
+        use_primitives=use_primitives,
+        backend=backend,
+        switch=switch,
     )
     config.validate()
     return config
@@ -41,7 +61,14 @@ def register(app: typer.Typer) -> None:
             None, "--weight", "-w", help="Weight per --primitive, in the same order."),
         beta: float = typer.Option(5.0, help="Hardness of primitive clustering (paper 000)."),
         primitives_only: bool = typer.Option(
-            True, "--primitives-only/--model", help="Use primitive clustering only (no model)."),
+            False, "--primitives-only", help="Primitive clustering only: no model."),
+        model: Optional[List[str]] = typer.Option(
+            None, "--model", "-m", help="Model name or file (repeatable; `rtsep models list`). "
+            "Default: the best shipped model for the sample rate."),
+        with_primitives: bool = typer.Option(
+            False, "--with-primitives", help="Also run primitive clustering as a candidate."),
+        backend: str = typer.Option("auto", help="auto, torch, onnx, cuda-graph or tensorrt."),
+        switch: str = typer.Option("confidence", help="Between candidates: off or confidence."),
         plot: Optional[Path] = typer.Option(None, help="Also write a spectrogram picture (PNG)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress line."),
     ) -> None:
@@ -49,7 +76,9 @@ def register(app: typer.Typer) -> None:
         from .progress import ProgressLine
         from .separate import separate_file
 
-        config = engine_config_from_options(preset, alpha, primitive, weight, beta)
+        config = engine_config_from_options(
+            preset, alpha, primitive, weight, beta, models=model, primitives_only=primitives_only,
+            with_primitives=with_primitives, backend=backend, switch=switch)
         bar = None if quiet else ProgressLine("separating")
         try:
             result = separate_file(input, out, config, plot=plot,

@@ -19,6 +19,7 @@ PRESET_HOPS = {"default": 256, "low-latency": 128}
 REFERENCE_N_FFT = 2048
 
 DEFAULT_PRIMITIVES = ("repet", "hpss", "pitch")
+DEFAULT_MODEL = "default"  # in EngineConfig.models: the best shipped model for the sample rate
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ def plot_separation(mixture: np.ndarray, vocals: np.ndarray, karaoke: np.ndarray
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=90)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a picture is for sharing
         os.replace(tmp, path)
     finally:
         plt.close(fig)
