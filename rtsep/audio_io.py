@@ -136,6 +136,21 @@ def _prepare(path: Path, x: np.ndarray, sr: int, subtype: str | None):
     return frames, fmt, subtype
 
 
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
+# mkstemp creates files readable by the owner only; outputs get the usual umask permissions.
+# Read once here: os.umask can only be read by setting it, which is not safe across threads.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def _no_peak_chunk(out: sf.SoundFile) -> None:
+    """Leave out the float-WAV PEAK chunk: it holds a timestamp, so equal audio gave unequal files."""
+    try:
+        sf._snd.sf_command(out._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+    except AttributeError:  # a soundfile without these internals: files stay valid, only not bitwise
+        pass
+
+
 def _write_temp(path: Path, x: np.ndarray, sr: int, subtype: str | None) -> Path:
     """Write ``x`` into a fsynced temporary file beside ``path``; return the temporary's path."""
     frames, fmt, subtype = _prepare(path, x, sr, subtype)
@@ -146,8 +161,10 @@ def _write_temp(path: Path, x: np.ndarray, sr: int, subtype: str | None) -> Path
         with os.fdopen(fd, "w+b") as fh:
             with sf.SoundFile(fh, "w", samplerate=int(sr), channels=frames.shape[1],
                               subtype=subtype, format=fmt) as out:
+                _no_peak_chunk(out)
                 out.write(frames)
             fh.flush()
+            os.fchmod(fh.fileno(), 0o666 & ~_UMASK)
             os.fsync(fh.fileno())
     except BaseException as exc:
         tmp.unlink(missing_ok=True)

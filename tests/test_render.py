@@ -1,0 +1,173 @@
+"""The built-in song: exact stems, a voice that is there, a score that lines up, a cache."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from rtsep.audio_io import read_audio
+from rtsep.errors import RtsepError
+from tests._alignment import energy_onsets, max_misalignment, midi_notes, phrase_onsets
+
+pytestmark = pytest.mark.skipif(shutil.which("fluidsynth") is None,
+                                reason="fluidsynth not installed (apt-get install fluidsynth)")
+SR = 44100
+SECONDS = 12.0
+WAVS = ("mixture", "vocals", "accompaniment")
+
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory):
+    from rtsep.render import render_default_song
+
+    paths = render_default_song(tmp_path_factory.mktemp("song"), sr=SR, seconds=SECONDS, seed=0)
+    audio = {name: read_audio(paths[name]) for name in WAVS}
+    return paths, {name: x for name, (x, _) in audio.items()}, {sr for _, sr in audio.values()}
+
+
+def _rms(x):
+    return float(np.sqrt(np.mean(x ** 2)))
+
+
+def test_stems_add_up_to_the_mixture(song):
+    paths, audio, rates = song
+    assert rates == {SR}
+    for name in WAVS:
+        assert audio[name].shape == (2, round(SECONDS * SR))
+        assert sf.info(paths[name]).subtype == "FLOAT"
+        assert np.max(np.abs(audio[name])) <= 0.9  # normalised with headroom: nothing clips
+    err = np.max(np.abs(audio["mixture"] - audio["vocals"] - audio["accompaniment"]))
+    assert err <= 1e-6
+    assert paths["song_midi"].is_file() and paths["vocals_midi"].is_file()
+
+
+def test_voice_is_present_and_balanced(song):
+    _, audio, _ = song
+    v, a = audio["vocals"], audio["accompaniment"]
+    assert _rms(v) > 0.01
+    # The default song mixes the voice at 0 dB re the accompaniment.
+    assert abs(20 * np.log10(_rms(v) / _rms(a))) < 0.5
+    # The voice sings in a singer's range: most of its energy lies between 150 Hz and 2 kHz.
+    spec = np.abs(np.fft.rfft(v.mean(axis=0))) ** 2
+    freqs = np.fft.rfftfreq(v.shape[1], 1 / SR)
+    band = spec[(freqs > 150) & (freqs < 2000)].sum() / spec.sum()
+    assert band > 0.6
+
+
+def test_vocal_score_lines_up_with_the_vocal_stem(song):
+    paths, audio, _ = song
+    notes = midi_notes(paths["vocals_midi"])
+    starts = phrase_onsets(notes)
+    onsets = energy_onsets(audio["vocals"], SR)
+    assert len(starts) >= 2 and len(notes) >= 10
+    to_audio, _ = max_misalignment(starts, onsets, SR)
+    _, to_score = max_misalignment(np.array([on for on, _ in notes]), onsets, SR)
+    assert to_audio <= 256 and to_score <= 256
+
+
+def _spectra(x, n_fft=4096, hop=2048):
+    mono = x.mean(axis=0)
+    frames = np.lib.stride_tricks.sliding_window_view(mono, n_fft)[::hop] * np.hanning(n_fft)
+    mag = np.abs(np.fft.rfft(frames, axis=1))
+    return mag / (np.linalg.norm(mag, axis=1, keepdims=True) + 1e-12), hop
+
+
+def test_accompaniment_loops(song):
+    from rtsep.render import default_song_style
+
+    _, audio, _ = song
+    style = default_song_style()
+    loop_s = len(style.progression) * style.beats_per_bar * 60.0 / style.tempo_bpm
+    mag, hop = _spectra(audio["accompaniment"])
+    lag = round(loop_s * SR / hop)
+    # Frames one loop apart hold the same bar of the loop; half a loop apart, another chord.
+    same = np.mean(np.sum(mag[:-lag] * mag[lag:], axis=1))
+    half = lag // 2
+    other = np.mean(np.sum(mag[:-half] * mag[half:], axis=1))
+    assert same > 0.9 and same > other + 0.1
+
+
+def test_melody_never_repeats_a_loop():
+    from rtsep.render import default_song_style
+    from rtsep.render_compose import compose
+
+    style = default_song_style()
+    loop = len(style.progression) * style.beats_per_bar
+    vocal = compose(style, 120.0, seed=0).stem_parts("vocals")[0]
+    groups: dict[int, tuple] = {}
+    for n in vocal.notes:
+        k = int(n.start // loop)
+        groups[k] = groups.get(k, ()) + ((n.start % loop, n.length, n.pitch),)
+    lines = list(groups.values())
+    assert len(lines) >= 10 and len(set(lines)) == len(lines)
+
+
+def test_same_seed_same_files_and_a_new_seed_a_new_tune(song, tmp_path):
+    from rtsep.render import render_default_song
+
+    paths, audio, _ = song
+    again = render_default_song(tmp_path / "again", sr=SR, seconds=SECONDS, seed=0)
+    for name, path in paths.items():
+        assert again[name].read_bytes() == path.read_bytes(), name
+    other = render_default_song(tmp_path / "other", sr=SR, seconds=SECONDS, seed=1)
+    v1 = read_audio(other["vocals"])[0]
+    assert np.max(np.abs(v1 - audio["vocals"])) > 0.1
+    assert other["vocals_midi"].read_bytes() != paths["vocals_midi"].read_bytes()
+
+
+def test_second_call_is_a_cache_hit(song):
+    from rtsep.render import render_default_song
+
+    paths, _, _ = song
+    folder = paths["mixture"].parent
+    before = {p: p.stat().st_mtime_ns for p in paths.values()}
+    t0 = time.perf_counter()
+    again = render_default_song(folder, sr=SR, seconds=SECONDS, seed=0)
+    assert time.perf_counter() - t0 < 0.2
+    assert again == paths and {p: p.stat().st_mtime_ns for p in paths.values()} == before
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporaries left
+
+
+def test_default_song_lives_in_the_user_cache():
+    from rtsep.render import cache_dir, render_default_song
+
+    paths = render_default_song()  # what `make demo` and the profiler use
+    assert paths["mixture"].is_relative_to(cache_dir() / "songs")
+    t0 = time.perf_counter()
+    assert render_default_song() == paths
+    assert time.perf_counter() - t0 < 0.2
+    x, sr = read_audio(paths["mixture"])
+    assert sr == 44100 and x.shape == (2, 20 * 44100)
+
+
+def test_other_sample_rates(tmp_path):
+    from rtsep.render import render_default_song
+
+    paths = render_default_song(tmp_path, sr=16000, seconds=3.0, seed=0)
+    m, sr = read_audio(paths["mixture"])
+    v, _ = read_audio(paths["vocals"])
+    a, _ = read_audio(paths["accompaniment"])
+    assert sr == 16000 and m.shape == (2, 48000)
+    assert np.max(np.abs(m - v - a)) <= 1e-6
+
+
+def test_missing_soundfont_and_bad_midi_are_one_line_errors(tmp_path, monkeypatch):
+    import rtsep.render as render
+
+    with pytest.raises(RtsepError) as info:
+        render.render_midi(tmp_path / "none.mid", None, SR)
+    assert "no such MIDI file" in str(info.value)
+    junk = tmp_path / "junk.mid"
+    junk.write_bytes(np.random.default_rng(0).integers(0, 256, 300, dtype=np.uint8).tobytes())
+    with pytest.raises(RtsepError) as info:
+        render.render_midi(junk, None, SR)
+    assert "junk.mid" in str(info.value) and "\n" not in str(info.value)
+    monkeypatch.delenv("RTSEP_SOUNDFONT", raising=False)
+    monkeypatch.setattr(render, "SOUNDFONT_DIRS", (tmp_path,))
+    with pytest.raises(RtsepError) as info:
+        render.find_soundfont()
+    assert "apt-get install fluidsynth fluid-soundfont-gm" in str(info.value)
