@@ -160,3 +160,54 @@ def test_step_does_not_allocate_frames(name):
     finally:
         tracemalloc.stop()
     assert peak < GEOM.n_bins * 8 // 2  # less than half of one float64 frame
+
+
+def test_hpss_primitive_equals_plain_numpy_medians():
+    """The streaming HPSS (sorted windows, rings, decimated long median) against medians of the
+    zero-padded past computed directly with numpy."""
+    from kernels.hpss import hpss_combine_ref
+    from kernels.medians import freq_median_ref
+
+    mags = _mags(song(2.0, channels=1)[0])
+    masks, prim = _masks("hpss", mags)
+    L, S, every = prim.harm_len, prim.stable_len, prim.stable_every
+    padded = np.concatenate([np.zeros((L, mags.shape[1])), mags])
+    stable_frames = mags[::every]
+    stable_padded = np.concatenate([np.zeros((S, mags.shape[1])), stable_frames])
+    for t in range(0, mags.shape[0], 5):
+        harm = np.median(padded[t + 1 : t + L + 1], axis=0)
+        n_stable = t // every + 1  # stable frames taken up to and including frame t
+        stable = np.median(stable_padded[n_stable : n_stable + S], axis=0)
+        perc = freq_median_ref(mags[t], prim.perc_half)
+        expected = hpss_combine_ref(harm, stable, perc, prim.power)
+        np.testing.assert_allclose(masks[t], expected, rtol=1e-9, atol=1e-12)
+
+
+def test_pitch_primitive_equals_numpy_twins():
+    """Pitch step = sqrt, whiten, harmonic sum, continuity bonus, argmax, voicing, comb; here
+    recomputed from the numpy twins of the kernels."""
+    from kernels.harmonic import comb_mask_ref, harmonic_salience_ref, whiten_ref
+
+    mags = _mags(song(2.0, channels=1)[0])
+    masks, _ = _masks("pitch", mags)
+    p = make_primitives(["pitch"], GEOM)[0]
+    prev_f0, voiced_frames = 0.0, 0
+    for t, mag in enumerate(mags):
+        white = whiten_ref(np.sqrt(mag), p.whiten_half)
+        sal = harmonic_salience_ref(white, p.cand_bins, p.harm_weights)
+        if prev_f0 > 0:
+            d = (12 * np.log2(p.cand_hz) - 12 * np.log2(prev_f0)) / p.continuity_st
+            sal = sal * (1 + p.continuity * np.exp(-0.5 * d**2))
+        best = int(np.argmax(sal))
+        floor = white[p.lo_bin : p.hi_bin].mean()
+        voicing = np.clip((sal[best] / floor - p.voicing_lo) / (p.voicing_hi - p.voicing_lo), 0, 1)
+        if voicing > 0:
+            expected = voicing * comb_mask_ref(p.cand_bins[best : best + 1], 1, p.max_bin,
+                                               p.width_bins, p.width_rel, GEOM.n_bins)
+            prev_f0 = p.cand_hz[best]
+            voiced_frames += 1
+        else:
+            expected = np.zeros(GEOM.n_bins)
+            prev_f0 = 0.0
+        np.testing.assert_allclose(masks[t], expected, rtol=1e-9, atol=1e-9)
+    assert voiced_frames > 20
