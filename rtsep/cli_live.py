@@ -70,13 +70,14 @@ def register(app: typer.Typer) -> None:
         device: Optional[str] = typer.Option(None, "--device", "-d", help="Device whose output 1-2 is looped back to its input 1-2."),
         preset: str = typer.Option("default", help="default or low-latency."),
         seconds: float = typer.Option(10.0, help="How long to run."),
-        connect_jack: bool = typer.Option(False, "--connect-jack", help="Wire the JACK loop (out_N -> in_N) with jack_connect."),
+        buffer_hops: int = typer.Option(1, "--buffer-hops", help="Extra hops of output buffering against compute jitter."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         """Measure the round-trip latency through the engine on a looped-back device."""
         from .loopback import format_loopback, measure_loopback
 
-        result = measure_loopback(device, preset, seconds, connect_jack=connect_jack)
+        # On JACK the loop out_N -> in_N is wired with jack_connect; elsewhere it is a cable.
+        result = measure_loopback(device, preset, seconds, extra_buffer_hops=buffer_hops)
         typer.echo(json.dumps(result, indent=1) if as_json else format_loopback(result))
 
 

@@ -67,6 +67,7 @@ class LiveSession:
         self.probe = None if probe is None else np.ascontiguousarray(probe, dtype=np.float32)
         self.device_out_channels = self.ring_channels + (probe is not None)
         self.max_backlog_hops = int(max_backlog_hops)
+        self._cheap_backlog = (self.max_backlog_hops + self.extra_buffer_hops) * self.hop
         # Frames of silence before the first computed frame (see module docstring).
         b, h = self.blocksize, self.hop
         self.priming_samples = b + h - math.gcd(b, h) + self.extra_buffer_hops * h
@@ -90,8 +91,10 @@ class LiveSession:
     def _reset_counters(self) -> None:
         self.frames = 0  # frames the callback has handled
         self.hops = 0
-        self.xruns = 0  # callbacks that lacked output frames
-        self.device_xruns = 0  # callbacks PortAudio flagged (over/underflow)
+        self.xruns = 0  # callbacks that lacked output frames: the session's own xruns
+        # Callbacks PortAudio flagged (over/underflow): the audio system's xruns, e.g. a JACK
+        # server whose timer woke late; counted apart because the session cannot cause them.
+        self.device_xruns = 0
         self.input_overflows = 0
         self.signal_onset = -1  # first engine-input frame that was not zero
         self._file_pos = 0
@@ -152,8 +155,10 @@ class LiveSession:
             if backlog < hop:
                 time.sleep(poll)
                 continue
-            late = self._out_ring.available() <= 0 and self.hops > 0
-            cheap = late or backlog > (self.max_backlog_hops + 1) * hop
+            # Late: the next callback would find the output ring short. Behind: more hops
+            # waiting than the buffer's slack plus max_backlog_hops. Either way, cheap hops.
+            late = self._out_ring.available() < self.blocksize
+            cheap = late or backlog > self._cheap_backlog
             self._in_ring.read_available_into(x32)
             x[:] = x32
             if self.signal_onset < 0 and np.any(x32):
@@ -234,11 +239,13 @@ class LiveSession:
         except KeyboardInterrupt:
             interrupted = True
         finally:
+            # The stream stops first: a callback running after the worker has stopped would
+            # count xruns that never reached a listener.
+            self._close_stream()
             self._stop.set()
             if worker.is_alive():
                 worker.join(timeout=2.0)
             sys.setswitchinterval(old_switch)
-            self._close_stream()
         summary = self.summary(time.monotonic() - started)
         summary["interrupted"] = interrupted
         return summary
@@ -269,9 +276,8 @@ class LiveSession:
             "duration_s": self.frames / self.sr,
             "wall_s": wall_seconds,
             "hops": self.hops,
-            "xruns": self.xruns + self.device_xruns,
-            "output_underruns": self.xruns,
-            "device_xruns": self.device_xruns,
+            "xruns": self.xruns,  # callbacks the session could not fill (compute was late)
+            "device_xruns": self.device_xruns,  # callbacks the audio system flagged itself
             "input_overflows": self.input_overflows,
             "cheap_hops": int(self.engine.cheap_hops),
             "compute_p50_ms": 1000 * p50,

@@ -118,7 +118,7 @@ def status_line(session) -> str:
     return (f"latency {lat_ms:5.1f} ms (session {1000 * session.measured_latency_samples / sr:.1f}"
             f" + device {1000 * buf / sr:.1f}) | compute {1000 * p50:4.2f}/{1000 * p99:4.2f} ms "
             f"({1e5 * p50 / hop_ms:3.0f}%/{1e5 * p99 / hop_ms:3.0f}% of hop)"
-            f" | xruns {session.xruns + session.device_xruns} | cheap {session.engine.cheap_hops}"
+            f" | xruns {session.xruns} (device {session.device_xruns}) | cheap {session.engine.cheap_hops}"
             f" | confidence {conf_text}")
 
 
@@ -126,7 +126,7 @@ def format_summary(s: dict) -> str:
     """The end-of-run summary as a few lines of text."""
     return "\n".join([
         f"ran {s['duration_s']:.1f} s, {s['hops']} hops of {s['hop']} samples at {s['samplerate']} Hz",
-        f"xruns {s['xruns']} (output underruns {s['output_underruns']}, device {s['device_xruns']}),"
+        f"xruns {s['xruns']} (plus {s['device_xruns']} reported by the audio device),"
         f" cheap hops {s['cheap_hops']}",
         f"compute per hop p50 {s['compute_p50_ms']:.2f} ms, p99 {s['compute_p99_ms']:.2f} ms"
         f" ({s['compute_p99_percent_of_hop']:.0f}% of the hop)",

@@ -1,0 +1,133 @@
+"""A private JACK server for tests: ``jackd -d dummy`` under a unique server name.
+
+The dummy backend has no hardware: it runs the JACK graph in real time on a timer, so audio
+programs connected to it behave as on a sound card. The server is started with
+``--autoconnect a`` (clients may not wire themselves to ``system`` ports): the tests wire
+exactly the connections they mean with ``jack_connect``.
+
+Processes that use PortAudio must start after the server is up, because PortAudio lists the
+JACK device only if the server runs when it initialises; pass :meth:`JackServer.env` to them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from contextlib import contextmanager
+
+TOOLS = ("jackd", "jack_wait", "jack_lsp", "jack_connect")
+
+
+def raise_priority() -> None:
+    """``preexec_fn`` for audio processes: a higher priority when allowed (root), else none.
+
+    Other tests may load every core; real-time audio on a busy machine needs the scheduler
+    to prefer it, as a sound server's real-time threads would get it on a desktop.
+    """
+    try:
+        os.nice(-10)
+    except OSError:
+        pass
+
+
+def missing_tools() -> list[str]:
+    return [t for t in TOOLS if shutil.which(t) is None]
+
+
+class JackServer:
+    """A running ``jackd`` (dummy backend); ``name`` is its server name."""
+
+    def __init__(self, rate: int = 44100, period: int = 256, channels: int = 2):
+        self.rate, self.period, self.channels = int(rate), int(period), int(channels)
+        self.name = f"rtsep_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        self.proc: subprocess.Popen | None = None
+        self.log = b""
+
+    def env(self) -> dict:
+        """The environment for child processes: their JACK clients use this server."""
+        env = dict(os.environ)
+        env["JACK_DEFAULT_SERVER"] = self.name
+        env["JACK_NO_AUDIO_RESERVATION"] = "1"
+        return env
+
+    def start(self, timeout: float = 10.0) -> "JackServer":
+        wait_us = int(round(1e6 * self.period / self.rate))  # the dummy's cycle: one period
+        # --sync: a cycle ends when every client has finished, so a client that is late on a
+        # busy test machine delays the cycle instead of losing audio; -t: it is not evicted.
+        cmd = ["jackd", "--no-realtime", "--sync", "-t", "5000", "-n", self.name,
+               "--autoconnect", "a", "-d", "dummy",
+               "-r", str(self.rate), "-p", str(self.period), "-w", str(wait_us),
+               "-C", str(self.channels), "-P", str(self.channels)]
+        self.proc = subprocess.Popen(cmd, env=self.env(), stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, preexec_fn=raise_priority)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.log = self.proc.stdout.read() if self.proc.stdout else b""
+                raise RuntimeError(f"jackd exited with {self.proc.returncode}: {self.log[-500:]!r}")
+            ok = subprocess.run(["jack_wait", "-c", "-s", self.name], env=self.env(),
+                                capture_output=True, text=True, timeout=10)
+            if "running" in ok.stdout and "not running" not in ok.stdout:
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"jackd did not come up within {timeout} s")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        self.proc = None
+
+    # -- graph helpers -------------------------------------------------------------------
+    def ports(self) -> list[str]:
+        out = subprocess.run(["jack_lsp"], env=self.env(), capture_output=True, text=True, timeout=10)
+        return [p.strip() for p in out.stdout.splitlines() if p.strip()]
+
+    def connections(self) -> dict[str, list[str]]:
+        """Each port -> the ports it is connected to (``jack_lsp -c``)."""
+        out = subprocess.run(["jack_lsp", "-c"], env=self.env(), capture_output=True, text=True,
+                             timeout=10)
+        graph: dict[str, list[str]] = {}
+        current = None
+        for line in out.stdout.splitlines():
+            if line.startswith((" ", "\t")):
+                if current is not None:
+                    graph[current].append(line.strip())
+            elif line.strip():
+                current = line.strip()
+                graph[current] = []
+        return graph
+
+    def wait_for_ports(self, names: list[str], timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            have = set(self.ports())
+            if all(n in have for n in names):
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"JACK ports {names} did not appear; have {sorted(self.ports())}")
+
+    def connect(self, src: str, dst: str) -> None:
+        done = subprocess.run(["jack_connect", src, dst], env=self.env(), capture_output=True,
+                              text=True, timeout=10)
+        if done.returncode != 0:
+            raise RuntimeError(f"jack_connect {src} {dst} failed: {done.stderr.strip()}")
+
+
+@contextmanager
+def jack_server(**kw):
+    """``with jack_server() as server:`` a started :class:`JackServer`, stopped afterwards."""
+    server = JackServer(**kw).start()
+    try:
+        yield server
+    finally:
+        server.stop()
