@@ -1,0 +1,56 @@
+"""``python -m offline_training SUBCOMMAND``: recipes that make corpora and models.
+
+Each subcommand lives in its own module defining ``register(app)``; add one line to
+``_COMMAND_MODULES`` to add one. Heavy imports stay inside the command functions.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Offline training recipes: render corpora, train and bootstrap models.")
+
+
+
+@app.callback()
+def _group() -> None:
+    """Keeps subcommands named even while only one is registered."""
+
+
+_COMMAND_MODULES = [
+    "offline_training.cli_corpus",
+    "offline_training.cli_supervised",
+    "offline_training.cli_bootstrap",
+]
+
+for _name in _COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:
+    """A user's mistake is one line on stderr and exit status 2, as in the ``rtsep`` command."""
+    from rtsep.errors import RtsepError
+
+    try:
+        app(standalone_mode=False)
+    except RtsepError as exc:
+        typer.echo(f"offline_training: error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # usage errors arrive here in standalone_mode=False
+        # typer may vendor click, so match its usage errors by shape instead of by import.
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()
