@@ -6,7 +6,7 @@ unit-norm copy (see :func:`compress_frame`); ``hist_mag`` ``(T, bins)`` and ``hi
 ``(T, bands)`` rings of past frames, slot ``pos`` being the next to write, ``count`` how many
 are filled. A slot's age is 1 for the newest past frame, T for the oldest.
 
-Similarity is the cosine of compressed frames (a dot product of unit vectors over ~64 bands,
+Similarity is the cosine of compressed frames (a dot product of unit vectors over ~32 bands,
 so 1380 past frames cost ~90k multiply-adds). Neighbours are picked greedily by similarity,
 at least ``min_dist`` frames from the current frame and from each other, above ``threshold``,
 at most ``max_k``. The repeating model W is their per-bin median capped by the current

@@ -56,7 +56,7 @@ class RepetSim(_Primitive):
 
     name = "repet"
 
-    def __init__(self, geometry: StftGeometry, history_s: float = 4.0, n_bands: int = 64,
+    def __init__(self, geometry: StftGeometry, history_s: float = 4.0, n_bands: int = 32,
                  min_dist_s: float = 0.3, max_k: int = 20, threshold: float = 0.0,
                  power: float = 1.0):
         super().__init__(geometry)
