@@ -95,7 +95,11 @@ def resolve_device(spec: str | int | None, kind: str) -> int | None:
     if spec is None or (isinstance(spec, str) and not spec.strip()):
         _check_default(kind)
         return None
-    devices = list_devices()
+    return match_device(list_devices(), spec, kind)
+
+
+def match_device(devices: list[dict], spec: str | int, kind: str) -> int:
+    """The index of the one device in ``devices`` (dicts of :func:`list_devices`) ``spec`` names."""
     if not devices:
         raise DeviceError(f"no audio devices found; {_HINT}")
     key = "max_input_channels" if kind == "input" else "max_output_channels"

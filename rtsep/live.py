@@ -5,8 +5,9 @@ ring, and the output ring into the device output. A worker thread takes whole ho
 input ring, runs ``Engine.process_hop`` and writes the hop of output. The output ring is
 primed with ``priming_samples`` zeros: enough that, if each hop is computed within one
 callback period, every output frame is there when the callback needs it. A frame that is
-not there is output as zero and skipped (an xrun) so the latency never grows; a worker more
-than ``max_backlog_hops`` behind computes cheap hops (last mask reused) until it catches up.
+not there is output as zero and skipped (an xrun) so the latency never grows; a worker that
+has used up all but one hop of the extra buffering computes cheap hops (last mask reused)
+until it catches up.
 
 Delay added by the session on top of the device's own buffers, in samples:
 ``measured_latency_samples = hop + priming_samples`` (``process_hop`` returns the previous
@@ -42,7 +43,7 @@ class LiveSession:
 
     def __init__(self, engine, source="mic", *, input_device=None, output_device=None,
                  out="karaoke", blocksize=None, extra_buffer_hops=1, input_offset=0,
-                 out_channels=None, probe=None, capture_seconds=0.0, max_backlog_hops=2):
+                 out_channels=None, probe=None, capture_seconds=0.0):
         if out not in OUT_MODES:
             raise ConfigError(f"--out must be one of {', '.join(OUT_MODES[:3])}, got {out!r}")
         self.engine = engine
@@ -66,11 +67,11 @@ class LiveSession:
         self.ring_channels = int(out_channels or pairs)
         self.probe = None if probe is None else np.ascontiguousarray(probe, dtype=np.float32)
         self.device_out_channels = self.ring_channels + (probe is not None)
-        self.max_backlog_hops = int(max_backlog_hops)
-        self._cheap_backlog = (self.max_backlog_hops + self.extra_buffer_hops) * self.hop
         # Frames of silence before the first computed frame (see module docstring).
         b, h = self.blocksize, self.hop
-        self.priming_samples = b + h - math.gcd(b, h) + self.extra_buffer_hops * h
+        on_time = b + h - math.gcd(b, h)  # the most frames an on-time worker finds waiting
+        self.priming_samples = on_time + self.extra_buffer_hops * h
+        self._cheap_backlog = on_time + max(0, self.extra_buffer_hops - 1) * h
         cap = 2 ** int(math.ceil(math.log2(4 * (self.priming_samples + b + h))))
         self._in_ring = RingBuffer(self.channels, cap)
         self._out_ring = RingBuffer(self.ring_channels, cap)
@@ -87,6 +88,15 @@ class LiveSession:
     def measured_latency_samples(self) -> int:
         """Samples from an input frame to its output frame, device buffers not included."""
         return self.hop + self.priming_samples
+
+    def prepare(self) -> None:
+        """Reset engine, rings and counters, and prime the output ring with silence."""
+        self.engine.reset()
+        self._in_ring.reset()
+        self._out_ring.reset()
+        self._out_ring.write_zeros(self.priming_samples)
+        self._alloc_work_buffers()
+        self._reset_counters()
 
     def _reset_counters(self) -> None:
         self.frames = 0  # frames the callback has handled
@@ -144,32 +154,43 @@ class LiveSession:
             self._stop.set()
 
     def _work_loop(self) -> None:
-        hop, c = self.hop, self.channels
-        x32 = np.zeros((c, hop), dtype=np.float32)
-        x = np.zeros((c, hop))
-        prev = np.zeros((c, hop))  # the input hop the engine's next output hop belongs to
-        out = np.zeros((self.ring_channels, hop), dtype=np.float32)
-        poll = min(0.0005, hop / self.sr / 8)
+        poll = min(0.0005, self.hop / self.sr / 8)
         while not self._stop.is_set():
-            backlog = self._in_ring.available()
-            if backlog < hop:
+            if not self.step():
                 time.sleep(poll)
-                continue
-            # Late: the next callback would find the output ring short. Behind: more hops
-            # waiting than the buffer's slack plus max_backlog_hops. Either way, cheap hops.
-            late = self._out_ring.available() < self.blocksize
-            cheap = late or backlog > self._cheap_backlog
-            self._in_ring.read_available_into(x32)
-            x[:] = x32
-            if self.signal_onset < 0 and np.any(x32):
-                self.signal_onset = self.hops * hop + int(np.argmax(np.any(x32 != 0, axis=0)))
-            t0 = time.perf_counter()
-            vocals = self.engine.process_hop(x, cheap=cheap)
-            self._layout(out, vocals, prev)
-            self._timings[self.hops % self._timings.shape[0]] = time.perf_counter() - t0
-            prev[:] = x
-            self._out_ring.write(out)
-            self.hops += 1
+
+    def _alloc_work_buffers(self) -> None:
+        hop, c = self.hop, self.channels
+        self._x32 = np.zeros((c, hop), dtype=np.float32)
+        self._x = np.zeros((c, hop))
+        self._prev = np.zeros((c, hop))  # the input hop the engine's next output hop belongs to
+        self._hop_out = np.zeros((self.ring_channels, hop), dtype=np.float32)
+
+    def step(self) -> bool:
+        """Process one hop from the input ring if a whole hop is there; False if not.
+
+        The worker thread calls this in a loop; tests call it directly to play the worker.
+        """
+        hop = self.hop
+        backlog = self._in_ring.available()
+        if backlog < hop:
+            return False
+        # Cheap hops when the callback already skipped frames, or when so many hops wait that
+        # less than one hop of the buffer's slack is left before the next callback skips.
+        cheap = self._out_ring.available() < 0 or backlog > self._cheap_backlog
+        x32, x = self._x32, self._x
+        self._in_ring.read_available_into(x32)
+        x[:] = x32
+        if self.signal_onset < 0 and np.any(x32):
+            self.signal_onset = self.hops * hop + int(np.argmax(np.any(x32 != 0, axis=0)))
+        t0 = time.perf_counter()
+        vocals = self.engine.process_hop(x, cheap=cheap)
+        self._layout(self._hop_out, vocals, self._prev)
+        self._timings[self.hops % self._timings.shape[0]] = time.perf_counter() - t0
+        self._prev[:] = x
+        self._out_ring.write(self._hop_out)
+        self.hops += 1
+        return True
 
     def _layout(self, out: np.ndarray, vocals: np.ndarray, dry: np.ndarray) -> None:
         """Fill the output hop ``out`` (ring channels, hop) from the engine's vocal hop."""
@@ -204,11 +225,7 @@ class LiveSession:
         ``status(session)`` is called every ``status_interval`` seconds. Returns the summary.
         """
         self.engine.warmup()  # compile kernels before the device starts asking for frames
-        self.engine.reset()
-        self._in_ring.reset()
-        self._out_ring.reset()
-        self._out_ring.write_zeros(self.priming_samples)
-        self._reset_counters()
+        self.prepare()
         self._stop.clear()
         self._error = None
         worker = threading.Thread(target=self._work, name="rtsep-worker", daemon=True)
