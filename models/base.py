@@ -43,6 +43,9 @@ class ChimeraHeads(nn.Module):
         self.emb_expand = nn.Parameter(torch.randn(n_bins, emb_rank) / emb_rank**0.5)
         self.emb_bias = nn.Parameter(0.1 * torch.randn(n_bins, emb_dim))
 
+    def mask_only(self, h: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.mask(h))
+
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mask = torch.sigmoid(self.mask(h))
         low = self.emb_low(h).unflatten(-1, (self.emb_rank, self.emb_dim))
@@ -89,18 +92,26 @@ class CausalSeparator(nn.Module):
         # log1p compresses the dynamic range and is finite at 0 (silence).
         return self.compress(torch.log1p(mag.clamp_min(0.0)))
 
-    def forward(self, mag: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, mag: torch.Tensor, embedding_frames: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         """Whole sequence at once.
 
         Shape: mag (batch, bins, frames) -> mask (batch, bins, frames),
-        embedding (batch, bins, frames, emb_dim).
+        embedding (batch, bins, frames, emb_dim). With ``embedding_frames`` (1-D integer
+        tensor of frame indices) the embedding is computed for those frames only,
+        (batch, bins, len(embedding_frames), emb_dim): training uses it because the
+        embeddings of every frame are the largest tensor of a training step.
         """
         self._check_bins(mag.shape[1])
         if self.lookahead_frames:
             mag = F.pad(mag, (0, self.lookahead_frames))
         h = self._core_forward(self._features(mag.transpose(1, 2)))
         h = h[:, self.lookahead_frames:]
-        mask, emb = self.heads(h)
+        if embedding_frames is None:
+            mask, emb = self.heads(h)
+        else:
+            mask = self.heads.mask_only(h)
+            _, emb = self.heads(h[:, embedding_frames])
         return mask.transpose(1, 2), emb.transpose(1, 2)
 
     def init_state(self, batch: int = 1) -> tuple[torch.Tensor, ...]:

@@ -166,7 +166,8 @@ def _read_tensors(weights_path: Path) -> dict:
         return load_file(str(weights_path), device="cpu")
     except Exception as exc:  # safetensors raises its own error types for damaged headers
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelFileError(f"{weights_path} is not a readable safetensors file ({first})") from None
+        raise ModelFileError(
+            f"{weights_path} is not a readable safetensors file ({first})") from None
 
 
 def _load_state(model, tensors: dict, weights_path: Path) -> None:

@@ -12,9 +12,11 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("train-supervised")
     def train_supervised_command(
-        out: Path = typer.Option(..., "--out", "-o", help="Output stem DIR/NAME (.json/.safetensors)."),
+        out: Path = typer.Option(..., "--out", "-o",
+                                 help="Output stem DIR/NAME (.json/.safetensors)."),
         corpus: Optional[List[Path]] = typer.Option(
-            None, "--corpus", help="Rendered corpus folder (song_*/ with vocals/accompaniment); repeatable."),
+            None, "--corpus",
+            help="Rendered corpus folder (song_*/ with vocals/accompaniment); repeatable."),
         labelled: Optional[List[Path]] = typer.Option(
             None, "--labelled", help="Real labelled folder, MUSDB-style; repeatable."),
         valid: Optional[List[Path]] = typer.Option(
@@ -35,6 +37,7 @@ def register(app: typer.Typer) -> None:
         steps_per_epoch: int = typer.Option(50, min=1),
         batch: int = typer.Option(8, min=1),
         seg_frames: int = typer.Option(100, min=8, help="Frames per training segment."),
+        dc_frames: int = typer.Option(16, min=1, help="Frames per segment in the DC loss."),
         lr: float = typer.Option(1e-3),
         dc_weight: float = typer.Option(1.0, help="Weight of the deep-clustering loss."),
         remix_prob: float = typer.Option(0.5, help="Chance a track's vocals get another backing."),
@@ -49,7 +52,8 @@ def register(app: typer.Typer) -> None:
             licences=licence or [], solo_vocals=solo_vocals or [],
             solo_accompaniment=solo_accompaniment or [], solo_licences=solo_licence or [],
             arch=arch, size=size, lookahead_frames=lookahead, preset=preset, epochs=epochs,
-            steps_per_epoch=steps_per_epoch, batch=batch, seg_frames=seg_frames, lr=lr,
+            steps_per_epoch=steps_per_epoch, batch=batch, seg_frames=seg_frames,
+            dc_frames=dc_frames, lr=lr,
             dc_weight=dc_weight, remix_prob=remix_prob, seed=seed, threads=threads,
             log=typer.echo)
         typer.echo(f"wrote {out}.json and {out}.safetensors; metrics: {doc['metrics']}")

@@ -62,7 +62,8 @@ def train_supervised(corpus_dirs, out, *, labelled_dirs=(), valid_dirs=(), licen
                      solo_vocals=(), solo_accompaniment=(), solo_licences=(),
                      arch="CausalGRUSeparator", size="small", lookahead_frames=0,
                      preset="default", sr=44100, epochs=10, steps_per_epoch=50, batch=8,
-                     seg_frames=100, lr=1e-3, dc_weight=1.0, remix_prob=0.5, seed=0,
+                     seg_frames=100, dc_frames=16, lr=1e-3, dc_weight=1.0, remix_prob=0.5,
+                     seed=0,
                      threads=2, log=print) -> dict:
     """Train and save a model; returns the JSON written.
 
@@ -81,6 +82,7 @@ def train_supervised(corpus_dirs, out, *, labelled_dirs=(), valid_dirs=(), licen
     from .stem_pairs import SegmentSampler, load_solo, load_stem_pairs
 
     _set_threads(threads)
+    torch.manual_seed(seed)  # the frames the deep-clustering loss sees
     geometry = geometry_for(sr, preset)
     data_dirs = [*corpus_dirs, *labelled_dirs]
     if not data_dirs and not (solo_vocals and solo_accompaniment):
@@ -108,10 +110,13 @@ def train_supervised(corpus_dirs, out, *, labelled_dirs=(), valid_dirs=(), licen
         losses = []
         for _ in range(steps_per_epoch):
             mag, irm, labels = (torch.from_numpy(a) for a in sampler.batch(batch))
-            mask, emb = model(mag)
+            # The deep-clustering loss sees a random subset of frames: the embeddings of
+            # every frame would dominate the step's time and memory for little gain.
+            frames = torch.randperm(mag.shape[2])[: min(dc_frames, mag.shape[2])]
+            mask, emb = model(mag, embedding_frames=frames)
             weights = magnitude_weights(mag)
             loss_mi = mask_loss(mask, irm, weights)
-            loss_dc = deep_clustering_loss(emb, labels, weights)
+            loss_dc = deep_clustering_loss(emb, labels[:, :, frames], weights[:, :, frames])
             loss = loss_mi + dc_weight * loss_dc
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -137,7 +142,8 @@ def train_supervised(corpus_dirs, out, *, labelled_dirs=(), valid_dirs=(), licen
                      "loss": "sqrt-magnitude-weighted IRM MSE + dc_weight x weighted deep "
                              "clustering (vocal-dominance labels)",
                      "arch_size": size, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
-                     "batch": batch, "seg_frames": seg_frames, "lr": lr, "dc_weight": dc_weight,
+                     "batch": batch, "seg_frames": seg_frames, "dc_frames": dc_frames,
+                     "lr": lr, "dc_weight": dc_weight,
                      "remix_prob": remix_prob, "seed": seed, "history": history,
                      "seconds": round(time.perf_counter() - started, 1)},
         "provenance": provenance,

@@ -225,3 +225,16 @@ def test_cli_damaged_model_is_one_line_error(saved):
     assert res.stderr.startswith("rtsep: error:") and "sha256" in res.stderr
     missing = _rtsep("show", "no_such_model")
     assert missing.returncode == 2 and "no model 'no_such_model'" in missing.stderr
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_embeddings_of_selected_frames(arch):
+    # Training computes embeddings for a subset of frames; they must be the same numbers.
+    model = configs.create(arch, "tiny", N_BINS, lookahead_frames=1)
+    mag = _mag()
+    idx = torch.tensor([0, 7, 39])
+    with torch.inference_mode():
+        mask, emb = model(mag)
+        mask_s, emb_s = model(mag, embedding_frames=idx)
+    assert torch.equal(mask, mask_s)
+    torch.testing.assert_close(emb_s, emb[:, :, idx], rtol=0, atol=1e-6)

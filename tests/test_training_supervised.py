@@ -13,7 +13,8 @@ import torch
 from offline_training.losses import (deep_clustering_loss, deep_clustering_loss_reference,
                                      magnitude_weights, mask_loss)
 
-DATA = Path(os.environ.get("RTSEP_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = Path(os.environ.get("RTSEP_SHARED_DATA",
+                           Path(__file__).resolve().parents[2] / "shared" / "data"))
 DEV = DATA / "dev"
 
 
