@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from rtsep.errors import RtsepError
 from rtsep.render_compose import PROGRESSIONS, Style, compose
 from rtsep.render_score import note_times
 
@@ -113,8 +114,11 @@ def render_song(out_dir: str | os.PathLike, index: int, seconds: float, seed: in
     style, style_name = random_style(rng)
     vocal_db = float(np.round(rng.uniform(*VOCAL_DB_RANGE), 2))
     song = compose(style, seconds, int(rng.integers(2 ** 31)))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".song_{index:04d}.", dir=out_dir))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".song_{index:04d}.", dir=out_dir))
+    except OSError as exc:
+        raise RtsepError(f"cannot write the corpus to {out_dir}: {exc.strerror or exc}") from None
     try:
         # One worker per song: the corpus parallelises across songs instead.
         stems = render_stems(song, tmp, sr, workers=1)
