@@ -47,7 +47,17 @@ class _Primitive:
     def reset(self) -> None:  # pragma: no cover - every primitive overrides it
         raise NotImplementedError
 
-    def step(self, mag: np.ndarray) -> np.ndarray:  # pragma: no cover
+    def step(self, mag: np.ndarray) -> np.ndarray:
+        """Vocal mask ``(bins,)`` of the newest frame, from its magnitude ``mag`` ``(bins,)``."""
+        # numba does not check bounds: a frame of the wrong size would read past the end
+        if mag.shape != self._out.shape or mag.dtype != np.float64:
+            raise ConfigError(
+                f"{self.name}: expected a float64 magnitude frame of shape ({self.n_bins},), "
+                f"got {mag.dtype} {mag.shape}"
+            )
+        return self._step(mag)
+
+    def _step(self, mag: np.ndarray) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
 
@@ -82,7 +92,7 @@ class RepetSim(_Primitive):
         self._count = 0
         self.n_neighbours = 0
 
-    def step(self, mag: np.ndarray) -> np.ndarray:
+    def _step(self, mag: np.ndarray) -> np.ndarray:
         compress_frame(mag, self.edges, self._comp)
         self.n_neighbours = repet_step(
             mag, self._comp, self._hist_mag, self._hist_comp, self._pos, self._count,
@@ -130,7 +140,7 @@ class Hpss(_Primitive):
             a.fill(0.0)
         self._frame = 0
 
-    def step(self, mag: np.ndarray) -> np.ndarray:
+    def _step(self, mag: np.ndarray) -> np.ndarray:
         t = self._frame
         time_median_step(mag, self._h_ring, self._h_sorted, t % self.harm_len, self.harm)
         if t % self.stable_every == 0:
@@ -205,7 +215,7 @@ class Pitch(_HarmonicComb):
         self._n_f0 = 0
         self._f0_bins.fill(0.0)
 
-    def step(self, mag: np.ndarray) -> np.ndarray:
+    def _step(self, mag: np.ndarray) -> np.ndarray:
         np.sqrt(mag, out=self._comp)
         whiten(self._comp, self.whiten_half, self._white)
         harmonic_salience(self._white, self.cand_bins, self.harm_weights, self.salience)
@@ -255,7 +265,7 @@ class ScoreCue(_HarmonicComb):
         self._n_f0 = len(f0s)
         self._f0_bins[: self._n_f0] = np.asarray(f0s) / self.bin_hz if f0s else 0.0
 
-    def step(self, mag: np.ndarray) -> np.ndarray:
+    def _step(self, mag: np.ndarray) -> np.ndarray:
         return self._comb()
 
 

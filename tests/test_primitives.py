@@ -211,3 +211,12 @@ def test_pitch_primitive_equals_numpy_twins():
             prev_f0 = 0.0
         np.testing.assert_allclose(masks[t], expected, rtol=1e-9, atol=1e-9)
     assert voiced_frames > 20
+
+
+@pytest.mark.parametrize("name", PRIMITIVE_NAMES)
+def test_step_rejects_a_frame_of_the_wrong_size(name):
+    prim = make_primitives([name], GEOM)[0]
+    with pytest.raises(ConfigError, match="1025"):
+        prim.step(np.ones(GEOM.n_bins - 1))
+    with pytest.raises(ConfigError):
+        prim.step(np.ones(GEOM.n_bins, dtype=np.float32))
