@@ -95,7 +95,7 @@ def render_song(out_dir: str | os.PathLike, index: int, seconds: float, seed: in
     ``meta.json`` already records the same song is kept as it is.
     """
     from rtsep.audio_io import write_outputs_atomically
-    from rtsep.render import find_soundfont, mix_stems, render_stems
+    from rtsep.render import find_soundfont, fluidsynth_version, mix_stems, render_stems
 
     out_dir = Path(out_dir)
     final = out_dir / f"song_{index:04d}"
@@ -130,7 +130,8 @@ def render_song(out_dir: str | os.PathLike, index: int, seconds: float, seed: in
                     beats_per_bar=style.beats_per_bar, swing=round(style.swing, 4),
                     progression=list(style.progression), programs=_programs(style, style_name),
                     vocal_to_accompaniment_db=vocal_db, vocal_notes=len(vocal_notes),
-                    soundfont=find_soundfont().name, licence=LICENCE)
+                    soundfont=find_soundfont().name, renderer=fluidsynth_version(),
+                    licence=LICENCE)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a corpus is meant to be shared
         if final.exists():

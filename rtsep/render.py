@@ -7,6 +7,7 @@ renders stereo); sample rates are in Hz.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -47,6 +48,20 @@ def find_soundfont() -> Path:
     missing = "fluidsynth and a GM soundfont" if shutil.which("fluidsynth") is None else \
         "a GM soundfont"
     raise RtsepError(f"rendering needs {missing}: {INSTALL_HINT}")
+
+
+@functools.lru_cache(maxsize=1)
+def fluidsynth_version() -> str:
+    """``"FluidSynth 2.3.1"``, or ``"FluidSynth (unknown version)"``: recorded with what it renders."""
+    try:
+        out = subprocess.run([_fluidsynth(), "--version"], capture_output=True, text=True,
+                             timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        out = ""
+    for word in out.split():
+        if word[:1].isdigit() and "." in word:
+            return f"FluidSynth {word}"
+    return "FluidSynth (unknown version)"
 
 
 def _fluidsynth() -> str:
@@ -198,7 +213,8 @@ def default_song_style():
 def _song_key(sr: int, seconds: float, seed: int) -> str:
     soundfont = find_soundfont()
     ident = {"version": DEFAULT_SONG_VERSION, "sr": int(sr), "seconds": float(seconds),
-             "seed": int(seed), "soundfont": soundfont.name, "bytes": soundfont.stat().st_size}
+             "seed": int(seed), "soundfont": soundfont.name, "bytes": soundfont.stat().st_size,
+             "renderer": fluidsynth_version()}
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -250,7 +266,7 @@ def render_default_song(out_dir: str | os.PathLike | None = None, sr: int = 4410
             os.replace(tmp / DEFAULT_SONG_FILES[name], paths[name])
         meta = {"key": key, "sr": sr, "seconds": seconds, "seed": seed,
                 "style": song.style.key_name, "tempo_bpm": song.style.tempo_bpm,
-                "soundfont": find_soundfont().name}
+                "soundfont": find_soundfont().name, "renderer": fluidsynth_version()}
         stamp_tmp = tmp / "song.json"
         stamp_tmp.write_text(json.dumps(meta, indent=2))
         os.replace(stamp_tmp, stamp)

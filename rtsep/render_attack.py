@@ -72,10 +72,11 @@ def measure_attack_delays(program: int, sr: int) -> np.ndarray:
 
 
 def _cache_file(soundfont: Path, program: int, sr: int) -> Path:
-    from .render import cache_dir
+    from .render import cache_dir, fluidsynth_version
 
     size = soundfont.stat().st_size
-    return cache_dir() / "attack" / f"{soundfont.stem}-{size}-p{program}-{sr}.json"
+    version = fluidsynth_version().split()[-1].strip("()")
+    return cache_dir() / "attack" / f"{soundfont.stem}-{size}-fs{version}-p{program}-{sr}.json"
 
 
 def attack_delays(program: int, sr: int) -> np.ndarray:
