@@ -49,6 +49,7 @@ class ConfidenceSwitcher:
         self._hop = 0
         self._last_obs_hop = 0
         self.switches = 0
+        self.active_hops = np.zeros(len(self.names), dtype=np.int64)
         self.weights[:] = 0.0
         self.weights[self.active] = 1.0
 
@@ -86,6 +87,7 @@ class ConfidenceSwitcher:
     def advance(self) -> np.ndarray:
         """Move one hop on and return the mask weights for this hop (they sum to one)."""
         self._hop += 1
+        self.active_hops[self.active] += 1
         self.weights[:] = 0.0
         if self._fade < self.crossfade_hops:
             self._fade += 1
