@@ -187,7 +187,7 @@ def render_stems(song, out_dir: str | os.PathLike, sr: int, workers: int = 2) ->
 
 
 # Bump when the composition or the mixing changes, so stale cached songs are not reused.
-DEFAULT_SONG_VERSION = 2
+DEFAULT_SONG_VERSION = 3
 DEFAULT_SONG_FILES = {"mixture": "mixture.wav", "vocals": "vocals.wav",
                       "accompaniment": "accompaniment.wav", "song_midi": "song.mid",
                       "vocals_midi": "vocals.mid"}

@@ -140,7 +140,8 @@ def _accompaniment(style: Style, bars: int) -> list[Part]:
         if counter is not None:
             arp = _chord(style, degree, 5) + [_scale_pitch(style, degree + 7, 5)]
             for k in range(2 * bpb):
-                counter.notes.append(Note(b0 + 0.5 * k, 0.45, arp[(k * 3) % 4 if bar % 2 else k % 4], 70))
+                step = (k * 3) % 4 if bar % 2 else k % 4  # up in even bars, leaping in odd ones
+                counter.notes.append(Note(b0 + 0.5 * k, 0.45, arp[step], 70))
     return [p for p in (drums, bass, chords, pad, counter) if p is not None]
 
 
@@ -151,6 +152,7 @@ def _melody(style: Style, bars: int, rng: np.random.Generator) -> Part:
     rest_beats = max(1.0, np.ceil(1.0 / (60.0 / style.tempo_bpm)))  # at least one second
     total = bars * bpb
     start, degree = float(bpb), int(rng.integers(0, 5))  # the voice enters after one bar
+    octave = 4 if style.tonic % 12 < 6 else 3  # the line stays within D3-A5 in every key
     while start < total - 1.0:
         phrase_end = min(start + 2 * bpb + rng.integers(0, bpb + 1), total)
         t = start
@@ -159,9 +161,10 @@ def _melody(style: Style, bars: int, rng: np.random.Generator) -> Part:
             length = min(length, phrase_end - t)
             # A random walk in scale steps, kept inside a singer's octave and a half.
             degree = int(np.clip(degree + rng.choice([-2, -1, -1, 0, 1, 1, 2, 3]), -2, 9))
-            pitch = _scale_pitch(style, degree, 4)
+            pitch = _scale_pitch(style, degree, octave)
             # Notes are sung 85 % of their value: a short breath before the next attack.
-            vocal.notes.append(Note(t, max(0.25, 0.85 * length), pitch, int(rng.integers(90, 115))))
+            velocity = int(rng.integers(90, 115))
+            vocal.notes.append(Note(t, max(0.25, 0.85 * length), pitch, velocity))
             t += length
         start = t + rest_beats + float(rng.integers(0, 2))
     return vocal
