@@ -52,7 +52,7 @@ def test_matches_museval_on_a_real_track():
 
 
 def test_matches_museval_on_rendered_music():
-    mix, voc = song(3.0, sr=22050, channels=2, with_vocals=True)
+    mix, voc = song(2.0, sr=22050, channels=2, with_vocals=True)
     refs = np.stack([voc, mix - voc])
     rng = np.random.default_rng(1)
     ests = np.stack([voc + 0.3 * (mix - voc), (mix - voc) + 0.2 * voc])
