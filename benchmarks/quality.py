@@ -26,6 +26,7 @@ import datetime
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 # Run as a script, this file's folder comes first on sys.path, and benchmarks/kernels.py
@@ -130,27 +131,27 @@ def section(results, command: str, timing: str = "") -> str:
     seconds = sum(r["seconds"] for r in results.rows
                   if r["method"] == results.methods[0] and r["target"] == "vocals")
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return "\n".join([
-        SECTION, "",
+    intro = (
         f"BSS Eval v4 (museval's definition, 1 s windows), median over windows then over the "
         f"{n_tracks} tracks of `shared/data/dev` ({seconds:.0f} s of audio; MUSDB and MIR-1K "
         "excerpts), in dB. `voc` = vocals, `kar` = karaoke (reference: the accompaniment). "
         "SI-SDRi = SI-SDR gain over the mixture. Speed = audio seconds per compute second, "
         "one process (engine methods stream hop by hop through `separate_array`, as "
-        "`rtsep separate` does; oracles and librosa references are offline, whole-file).",
-        "",
-        f"Machine: {machine()}. Date: {date}. Command: `{command}`",
-        "",
-        format_table(results, markdown=True),
-        "",
-        *([timing, ""] if timing else []),
-        "`mixture` is the floor (the mixture as both estimates), `oracle-irm` (power-2 ratio "
+        "`rtsep separate` does; oracles and librosa references are offline, whole-file).")
+    where = (f"Machine: {machine()}, load average {os.getloadavg()[1]:.1f} over the last 5 "
+             f"minutes (other jobs share it, so speeds are lower bounds). Date: {date}. "
+             f"Command: `{command}`")
+    notes = (
+        "`mixture` is the floor (the mixture as both estimates; its SAR is huge because the "
+        "mixture lies exactly in the span of the references), `oracle-irm` (power-2 ratio "
         "mask) and `oracle-ibm` the ceiling of masks at the engine's STFT geometry. "
         "`librosa-hpss` takes the percussive part at a 8192-point window as vocals "
         "(see benchmarks/quality.py). The primitives' parameters were tuned on these same "
-        "tracks (see Kernels above), so the engine rows are not held-out numbers.",
-        "",
-    ])
+        "tracks (see Kernels above), so the engine rows are not held-out numbers.")
+    paragraphs = [intro, where, format_table(results, markdown=True), timing, notes]
+    wrapped = [p if p.startswith("|") else textwrap.fill(p, 100, break_on_hyphens=False)
+               for p in paragraphs if p]
+    return SECTION + "\n\n" + "\n\n".join(wrapped) + "\n"
 
 
 def replace_section(path: Path, text: str) -> None:
