@@ -79,6 +79,8 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
         raise AudioFileError(f"{path} is a directory, not an audio file")
     if path.stat().st_size == 0:
         raise AudioFileError(f"{path} is empty (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise AudioFileError(f"cannot read {path}: permission denied")
     if path.suffix.lower() in _SOUNDFILE_EXTENSIONS:
         try:
             info = sf.info(str(path))
@@ -154,8 +156,11 @@ def _no_peak_chunk(out: sf.SoundFile) -> None:
 def _write_temp(path: Path, x: np.ndarray, sr: int, subtype: str | None) -> Path:
     """Write ``x`` into a fsynced temporary file beside ``path``; return the temporary's path."""
     frames, fmt, subtype = _prepare(path, x, sr, subtype)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise AudioFileError(f"cannot write {path}: {_one_line(exc.strerror or exc)}") from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w+b") as fh:

@@ -181,6 +181,14 @@ def test_failed_write_leaves_nothing(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_unwritable_destination_is_a_one_line_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(AudioFileError) as info:
+        write_audio(blocker / "out.wav", _tone(1, 10, 8000), 8000)
+    _assert_one_line(info.value, "cannot write", "out.wav")
+
+
 def test_failed_write_keeps_the_old_file(tmp_path):
     path = write_audio(tmp_path / "keep.wav", _tone(1, 100, 8000), 8000)
     before = path.read_bytes()
