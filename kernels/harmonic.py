@@ -16,11 +16,11 @@ import math
 
 import numpy as np
 
-from ._jit import jit
+from ._jit import check_array, jit
 
 
 @jit
-def harmonic_salience(mag, cand_bins, harm_weights, salience):
+def _harmonic_salience(mag, cand_bins, harm_weights, salience):
     n_bins = mag.shape[0]
     for c in range(cand_bins.shape[0]):
         acc = 0.0
@@ -36,6 +36,17 @@ def harmonic_salience(mag, cand_bins, harm_weights, salience):
             acc += harm_weights[h] * v
             wsum += harm_weights[h]
         salience[c] = acc / wsum if wsum > 0.0 else 0.0
+
+
+def harmonic_salience(mag, cand_bins, harm_weights, salience) -> None:
+    """Fill ``salience`` ``(n_cand,)`` with the weighted harmonic sum of each candidate."""
+    check_array("mag", mag, (None,))
+    check_array("cand_bins", cand_bins, (None,))
+    check_array("harm_weights", harm_weights, (None,))
+    check_array("salience", salience, cand_bins.shape)
+    if cand_bins.size and cand_bins.min() < 0:
+        raise ValueError("candidate f0s must be non-negative")
+    _harmonic_salience(mag, cand_bins, harm_weights, salience)
 
 
 def harmonic_salience_ref(mag, cand_bins, harm_weights) -> np.ndarray:
@@ -55,7 +66,7 @@ def harmonic_salience_ref(mag, cand_bins, harm_weights) -> np.ndarray:
 
 
 @jit
-def comb_mask(f0_bins, n_f0, max_bin, width0, width_rel, out):
+def _comb_mask(f0_bins, n_f0, max_bin, width0, width_rel, out):
     """``out`` = max over the first ``n_f0`` f0s (fractional bins) and their partials below
     ``max_bin`` of a raised-cosine bump centred on partial ``h * f0`` with half-width
     ``width0 + width_rel * h * f0`` bins (wider up high, where a small f0 error has moved the
@@ -82,6 +93,18 @@ def comb_mask(f0_bins, n_f0, max_bin, width0, width_rel, out):
             h += 1
 
 
+def comb_mask(f0_bins, n_f0: int, max_bin: float, width0: float, width_rel: float, out) -> None:
+    """Fill ``out`` ``(bins,)`` with the comb mask of the first ``n_f0`` of ``f0_bins``
+    (fractional bins; values <= 0 are skipped); see the kernel ``_comb_mask``."""
+    check_array("f0_bins", f0_bins, (None,))
+    check_array("out", out, (None,))
+    if not 0 <= n_f0 <= f0_bins.shape[0]:
+        raise ValueError(f"n_f0 must lie in [0, {f0_bins.shape[0]}], got {n_f0}")
+    if not (width0 > 0 and width_rel >= 0):
+        raise ValueError("comb widths must be positive")
+    _comb_mask(f0_bins, int(n_f0), float(max_bin), float(width0), float(width_rel), out)
+
+
 def comb_mask_ref(f0_bins, n_f0, max_bin, width0, width_rel, n_bins) -> np.ndarray:
     """Numpy twin of :func:`comb_mask`; returns ``(n_bins,)``."""
     out = np.zeros(n_bins)
@@ -103,7 +126,7 @@ def comb_mask_ref(f0_bins, n_f0, max_bin, width0, width_rel, n_bins) -> np.ndarr
 
 
 @jit
-def whiten(x, half_width, out):
+def _whiten(x, half_width, out):
     """``out[f] = max(x[f] - mean(x[f-half_width : f+half_width+1]), 0)``, window clipped at
     the edges: keeps spectral peaks (partials) and drops the smooth floor under them, so that
     loud low bands and broadband noise do not win the harmonic sum."""
@@ -122,6 +145,15 @@ def whiten(x, half_width, out):
         if f - half_width >= 0:
             acc -= x[lo]
             lo += 1
+
+
+def whiten(x, half_width: int, out) -> None:
+    """Fill ``out`` with ``x`` ``(bins,)`` minus its moving average, floored at 0."""
+    check_array("x", x, (None,))
+    check_array("out", out, x.shape)
+    if half_width < 0:
+        raise ValueError(f"half_width must be >= 0, got {half_width}")
+    _whiten(x, int(half_width), out)
 
 
 def whiten_ref(x: np.ndarray, half_width: int) -> np.ndarray:

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jit import jit
+from ._jit import check_array, jit
 
 
 @jit
-def hpss_combine(harm, stable, perc, power, out):
+def _hpss_combine(harm, stable, perc, power, out):
     for f in range(out.shape[0]):
         hv = harm[f] - stable[f]
         if hv < 0.0:
@@ -35,6 +35,16 @@ def hpss_combine(harm, stable, perc, power, out):
             hv, s, p = hv**power, s**power, p**power
         den = hv + s + p
         out[f] = hv / den if den > 0.0 else 0.0
+
+
+def hpss_combine(harm, stable, perc, power: float, out) -> None:
+    """Fill ``out`` ``(bins,)`` with the vocal mask from the three ``(bins,)`` estimates."""
+    check_array("harm", harm, (None,))
+    for name, a in (("stable", stable), ("perc", perc), ("out", out)):
+        check_array(name, a, harm.shape)
+    if not power > 0:
+        raise ValueError(f"power must be positive, got {power}")
+    _hpss_combine(harm, stable, perc, float(power), out)
 
 
 def hpss_combine_ref(harm, stable, perc, power) -> np.ndarray:

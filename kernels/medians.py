@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jit import jit
+from ._jit import check_array, jit
 
 
 @jit
@@ -63,7 +63,7 @@ def _median_of_sorted(win, n):
 
 
 @jit
-def time_median_step(frame, ring, sorted_win, pos, out):
+def _time_median_step(frame, ring, sorted_win, pos, out):
     """Push ``frame`` into the window at ring slot ``pos``; ``out`` = per-bin median.
 
     The caller advances ``pos`` (mod L) afterwards.
@@ -78,13 +78,29 @@ def time_median_step(frame, ring, sorted_win, pos, out):
         out[f] = _median_of_sorted(row, n_len)
 
 
+def time_median_step(frame, ring, sorted_win, pos: int, out) -> None:
+    """Push ``frame`` ``(bins,)`` into the window at ring slot ``pos`` of ``ring`` ``(L, bins)``
+    (its sorted copy ``sorted_win`` ``(bins, L)``) and write the per-bin median to ``out``.
+
+    Both windows must start equal (e.g. all zeros). The caller advances ``pos`` (mod L).
+    """
+    check_array("ring", ring, (None, None))
+    n_len, n_bins = ring.shape
+    check_array("frame", frame, (n_bins,))
+    check_array("sorted_win", sorted_win, (n_bins, n_len), contiguous=True)
+    check_array("out", out, (n_bins,))
+    if not 0 <= pos < n_len:
+        raise ValueError(f"pos must lie in [0, {n_len}), got {pos}")
+    _time_median_step(frame, ring, sorted_win, int(pos), out)
+
+
 def time_median_ref(ring_after_push: np.ndarray) -> np.ndarray:
     """Numpy twin of :func:`time_median_step`: per-bin median of ``(L, bins)``."""
     return np.median(ring_after_push, axis=0)
 
 
 @jit
-def freq_median(frame, half_width, scratch, out):
+def _freq_median(frame, half_width, scratch, out):
     """``out[f]`` = median of ``frame[f - half_width : f + half_width + 1]``, clipped at the edges.
 
     ``scratch`` holds at least ``2 * half_width + 1`` values.
@@ -108,6 +124,19 @@ def freq_median(frame, half_width, scratch, out):
         elif enter < n_bins:
             _insert_sorted(scratch, n, frame[enter])
             n += 1
+
+
+def freq_median(frame, half_width: int, scratch, out) -> None:
+    """``out[f]`` = median of ``frame[f - half_width : f + half_width + 1]`` clipped at the
+    edges; ``scratch`` holds at least ``2 * half_width + 1`` values."""
+    check_array("frame", frame, (None,))
+    check_array("out", out, (frame.shape[0],))
+    if half_width < 0:
+        raise ValueError(f"half_width must be >= 0, got {half_width}")
+    check_array("scratch", scratch, (None,))
+    if scratch.shape[0] < 2 * half_width + 1:
+        raise ValueError(f"scratch must hold at least {2 * half_width + 1} values")
+    _freq_median(frame, int(half_width), scratch, out)
 
 
 def freq_median_ref(frame: np.ndarray, half_width: int) -> np.ndarray:

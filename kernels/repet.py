@@ -20,11 +20,11 @@ import math
 
 import numpy as np
 
-from ._jit import jit
+from ._jit import check_array, jit
 
 
 @jit
-def compress_frame(mag, edges, out):
+def _compress_frame(mag, edges, out):
     """``out[b]`` = square root of the mean magnitude in bins ``edges[b]:edges[b+1]``, then the
     whole vector scaled to unit norm (left at 0 for a silent frame)."""
     norm = 0.0
@@ -39,6 +39,17 @@ def compress_frame(mag, edges, out):
         inv = 1.0 / math.sqrt(norm)
         for b in range(out.shape[0]):
             out[b] *= inv
+
+
+def compress_frame(mag, edges, out) -> None:
+    """Fill ``out`` ``(bands,)`` with the compressed unit-norm copy of ``mag`` ``(bins,)``;
+    ``edges`` ``(bands + 1,)`` int64 from :func:`band_edges`."""
+    check_array("mag", mag, (None,))
+    check_array("edges", edges, (None,), dtype=np.int64)
+    check_array("out", out, (edges.shape[0] - 1,))
+    if edges[0] < 0 or edges[-1] > mag.shape[0] or np.any(np.diff(edges) < 1):
+        raise ValueError("edges must increase strictly within the frame's bins")
+    _compress_frame(mag, edges, out)
 
 
 def compress_frame_ref(mag: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -67,7 +78,7 @@ def _age(slot, pos, n_slots):
 
 
 @jit
-def repet_step(mag, comp, hist_mag, hist_comp, pos, count, min_dist, max_k, threshold,
+def _repet_step(mag, comp, hist_mag, hist_comp, pos, count, min_dist, max_k, threshold,
                power, sims, chosen, gathered, out):
     """Fill ``out`` ``(bins,)`` with the vocal mask, then store the frame at slot ``pos``.
 
@@ -133,6 +144,30 @@ def repet_step(mag, comp, hist_mag, hist_comp, pos, count, min_dist, max_k, thre
     hist_mag[pos, :] = mag
     hist_comp[pos, :] = comp
     return n
+
+
+def repet_step(mag, comp, hist_mag, hist_comp, pos: int, count: int, min_dist: int, max_k: int,
+               threshold: float, power: float, sims, chosen, gathered, out) -> int:
+    """Checked entry to the REPET-SIM step (see the kernel ``_repet_step``); returns the number
+    of neighbours used."""
+    check_array("hist_mag", hist_mag, (None, None), contiguous=True)
+    n_slots, n_bins = hist_mag.shape
+    check_array("hist_comp", hist_comp, (n_slots, None), contiguous=True)
+    check_array("mag", mag, (n_bins,))
+    check_array("comp", comp, (hist_comp.shape[1],))
+    check_array("sims", sims, (n_slots,))
+    check_array("chosen", chosen, (None,), dtype=np.int64)
+    check_array("gathered", gathered, (None, n_bins), contiguous=True)
+    check_array("out", out, (n_bins,))
+    if not (0 <= pos < n_slots and 0 <= count <= n_slots and min_dist >= 1 and max_k >= 0):
+        raise ValueError("need 0 <= pos < T, 0 <= count <= T, min_dist >= 1, max_k >= 0")
+    if chosen.shape[0] < max_k or gathered.shape[0] < max_k:
+        raise ValueError(f"chosen and gathered must hold max_k = {max_k} rows")
+    if not power > 0:
+        raise ValueError(f"power must be positive, got {power}")
+    return int(_repet_step(mag, comp, hist_mag, hist_comp, int(pos), int(count), int(min_dist),
+                           int(max_k), float(threshold), float(power), sims, chosen, gathered,
+                           out))
 
 
 def repet_step_ref(mag, comp, hist_mag, hist_comp, pos, count, min_dist, max_k, threshold,

@@ -15,10 +15,18 @@ from typing import Sequence
 
 import numpy as np
 
-from kernels.harmonic import comb_mask, harmonic_salience, whiten
-from kernels.hpss import hpss_combine
-from kernels.medians import freq_median, time_median_step
-from kernels.repet import band_edges, compress_frame, repet_step
+# The private (unchecked) kernels: every buffer is allocated here with the right shape, and
+# ``step`` checks the one array that comes from outside; the public wrappers' checks would
+# cost more per hop than some of the kernels themselves.
+from kernels.harmonic import _comb_mask as comb_mask
+from kernels.harmonic import _harmonic_salience as harmonic_salience
+from kernels.harmonic import _whiten as whiten
+from kernels.hpss import _hpss_combine as hpss_combine
+from kernels.medians import _freq_median as freq_median
+from kernels.medians import _time_median_step as time_median_step
+from kernels.repet import _compress_frame as compress_frame
+from kernels.repet import _repet_step as repet_step
+from kernels.repet import band_edges
 
 from .config import StftGeometry
 from .errors import ConfigError

@@ -304,3 +304,29 @@ def test_cache_respects_an_explicit_dir(monkeypatch, tmp_path):
     kernels._setup_numba_cache()
     assert kernels.os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / "mine")
     assert not (tmp_path / "xdg").exists()
+
+
+# -- public wrappers refuse what the unchecked kernels would read past ---------------------------
+def test_public_wrappers_reject_wrong_shapes():
+    f = np.zeros(100)
+    bad = [
+        lambda: time_median_step(f, np.zeros((5, 100)), np.zeros((99, 5)), 0, np.zeros(100)),
+        lambda: time_median_step(f, np.zeros((5, 100)), np.zeros((100, 5)), 5, np.zeros(100)),
+        lambda: freq_median(f, 4, np.zeros(8), np.zeros(100)),
+        lambda: hpss_combine(f, f, np.zeros(99), 1.0, np.zeros(100)),
+        lambda: harmonic_salience(f, np.ones(5), np.ones(3), np.zeros(4)),
+        lambda: comb_mask(np.ones(2), 3, 50.0, 1.0, 0.0, np.zeros(100)),
+        lambda: whiten(f, 2, np.zeros(101)),
+        lambda: compress_frame(f, np.array([1, 50, 101]), np.zeros(2)),
+        lambda: compress_frame(f.astype(np.float32), np.array([1, 50, 100]), np.zeros(2)),
+        lambda: repet_step(f, np.zeros(2), np.zeros((10, 100)), np.zeros((10, 2)), 0, 0, 2, 4,
+                           0.0, 1.0, np.zeros(10), np.zeros(3, dtype=np.int64),
+                           np.zeros((4, 100)), np.zeros(100)),
+        lambda: repet_step(f, np.zeros(2), np.zeros((10, 100)), np.zeros((10, 2)), 0, 11, 2, 4,
+                           0.0, 1.0, np.zeros(10), np.zeros(4, dtype=np.int64),
+                           np.zeros((4, 100)), np.zeros(100)),
+    ]
+    for i, call in enumerate(bad):
+        with pytest.raises(ValueError):
+            call()
+            pytest.fail(f"case {i} was accepted")
