@@ -218,6 +218,20 @@ def _song_key(sr: int, seconds: float, seed: int) -> str:
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _song_paths(folder: Path) -> dict[str, Path]:
+    return {name: folder / fname for name, fname in DEFAULT_SONG_FILES.items()}
+
+
+def _complete(folder: Path, key: str) -> bool:
+    """True when ``folder`` holds every file of the song ``key`` (its stamp is written last)."""
+    if not all(p.is_file() for p in _song_paths(folder).values()):
+        return False
+    try:
+        return json.loads((folder / "song.json").read_text()).get("key") == key
+    except (OSError, ValueError):
+        return False  # no stamp or a damaged one: render again
+
+
 def render_default_song(out_dir: str | os.PathLike | None = None, sr: int = 44100,
                         seconds: float = 20.0, seed: int = 0) -> dict[str, Path]:
     """Render (or reuse) the built-in song; return paths keyed ``mixture``, ``vocals``,
@@ -228,23 +242,18 @@ def render_default_song(out_dir: str | os.PathLike | None = None, sr: int = 4410
     same arguments return at once. Files are moved into place only when all are rendered; a
     ``song.json`` written last marks a complete set.
     """
-    from .audio_io import write_outputs_atomically
+    from .audio_io import MAX_SR, MIN_SR, write_outputs_atomically
+    from .errors import ConfigError
     from .render_compose import compose
 
     if seconds <= 0:
-        from .errors import ConfigError
-
         raise ConfigError(f"song length must be positive, got {seconds} s")
+    if not MIN_SR <= sr <= MAX_SR:
+        raise ConfigError(f"cannot render at {sr} Hz; supported rates are {MIN_SR}-{MAX_SR} Hz")
     key = _song_key(sr, seconds, seed)
     final = Path(out_dir) if out_dir is not None else cache_dir() / "songs" / key
-    paths = {name: final / fname for name, fname in DEFAULT_SONG_FILES.items()}
-    stamp = final / "song.json"
-    if stamp.is_file() and all(p.is_file() for p in paths.values()):
-        try:
-            if json.loads(stamp.read_text()).get("key") == key:
-                return paths
-        except (OSError, ValueError):
-            pass  # a damaged stamp: render again
+    if _complete(final, key):
+        return _song_paths(final)
     try:
         final.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -252,9 +261,10 @@ def render_default_song(out_dir: str | os.PathLike | None = None, sr: int = 4410
             raise RtsepError(f"cannot write the song to {final}: {exc.strerror or exc}") from None
         # A read-only home: keep the song for this machine's session in the temp folder.
         final = Path(tempfile.gettempdir()) / f"rtsep-cache-{os.getuid()}" / "songs" / key
+        if _complete(final, key):
+            return _song_paths(final)
         final.mkdir(parents=True, exist_ok=True)
-        paths = {name: final / fname for name, fname in DEFAULT_SONG_FILES.items()}
-        stamp = final / "song.json"
+    paths, stamp = _song_paths(final), final / "song.json"
     song = compose(default_song_style(), seconds, seed)
     tmp = Path(tempfile.mkdtemp(prefix=".render-", dir=final))
     try:

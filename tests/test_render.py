@@ -155,6 +155,21 @@ def test_other_sample_rates(tmp_path):
     assert np.max(np.abs(m - v - a)) <= 1e-6
 
 
+def test_damaged_stamp_renders_again_and_bad_options_are_config_errors(tmp_path):
+    from rtsep.errors import ConfigError
+    from rtsep.render import render_default_song
+
+    paths = render_default_song(tmp_path, sr=8000, seconds=1.0, seed=0)
+    good = paths["vocals"].read_bytes()
+    (tmp_path / "song.json").write_text("{not json")
+    paths["vocals"].write_bytes(b"garbage")
+    assert render_default_song(tmp_path, sr=8000, seconds=1.0, seed=0) == paths
+    assert paths["vocals"].read_bytes() == good
+    for bad in ({"sr": 4000}, {"seconds": 0.0}):
+        with pytest.raises(ConfigError):
+            render_default_song(tmp_path / "bad", **bad)
+
+
 def test_missing_soundfont_and_bad_midi_are_one_line_errors(tmp_path, monkeypatch):
     import rtsep.render as render
 
