@@ -186,3 +186,30 @@ def test_missing_soundfont_and_bad_midi_are_one_line_errors(tmp_path, monkeypatc
     with pytest.raises(RtsepError) as info:
         render.find_soundfont()
     assert "apt-get install fluidsynth fluid-soundfont-gm" in str(info.value)
+
+
+def test_score_timing_swing_fades_and_advance(tmp_path):
+    import mido
+
+    from rtsep.render_compose import Style, compose
+    from rtsep.render_score import note_times, write_midi
+
+    style = Style(tempo_bpm=120.0, swing=1.0, counter_program=73)
+    song = compose(style, 9.3, seed=3)
+    vocal = song.stem_parts("vocals")[0]
+    written = write_midi(song, [vocal], tmp_path / "v.mid")
+    got = [on for on, _ in midi_notes(written)]
+    want = [on for on, _, _, _ in note_times(song, vocal)]
+    assert np.allclose(got, want, atol=1e-9) and max(want) < 9.3  # nothing after the end
+    assert abs(mido.MidiFile(str(written)).length - 9.3) < 0.01
+    # Full swing puts an off-beat eighth on the last triplet: 2/3 of the beat, 1/3 s at 120 bpm.
+    offbeats = [on % 0.5 for on in want if abs(on % 0.5) > 1e-6]
+    assert offbeats and np.allclose(offbeats, 1 / 3, atol=1e-3)
+    # Each long rest holds a fade of the expression controller to 0, then an all-sound-off.
+    controls = [m for m in mido.MidiFile(str(written)) if m.type == "control_change"]
+    assert [m.value for m in controls if m.control == 11].count(0) >= 1
+    assert any(m.control == 120 for m in controls)
+    # ``advance`` sends the notes early by the amount given for their pitch (to one tick).
+    early = write_midi(song, [vocal], tmp_path / "early.mid", advance={"lead": np.full(128, 0.02)})
+    shifted = [on for on, _ in midi_notes(early)]
+    assert np.allclose(np.array(got) - np.array(shifted), 0.02, atol=0.5 / 480 + 1e-9)
