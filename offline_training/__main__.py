@@ -15,7 +15,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Offline training recipes: render corpora, train and bootstrap models.")
 
 
-
 @app.callback()
 def _group() -> None:
     """Keeps subcommands named even while only one is registered."""
