@@ -51,6 +51,7 @@ class BootstrapOptions:
     dc_weight: float = 1.0
     seed: int = 0
     threads: int = 1
+    stop_after: str | None = None  # "filter": run the data stages only
     teacher: TeacherSettings = field(default_factory=TeacherSettings)
 
     @property
@@ -290,13 +291,16 @@ def run_bootstrap(opts: BootstrapOptions, echo=print) -> dict | None:
     kept, dropped, thresholds = stage_filter(opts, scored)
     log(f"filter: kept {len(kept)}, dropped {len(dropped)}, confidence in "
         f"[{thresholds[0]:.3f}, {thresholds[1]:.3f}]")
+    if opts.stop_after == "filter":
+        return None
     done = opts.run / "student.done"
-    if done.is_file() and Path(str(opts.out) + ".json").is_file():
+    if (done.is_file() and done.read_text().split() == [str(opts.out), str(opts.steps)]
+            and Path(str(opts.out) + ".json").is_file()):
         log(f"student: already trained, {opts.out}.json")
         return json.loads(Path(str(opts.out) + ".json").read_text()) if rank == 0 else None
     doc = stage_student(opts, kept, dropped, thresholds, scored, log)
     if rank == 0:
-        done.write_text(str(opts.out) + "\n")
+        done.write_text(f"{opts.out} {opts.steps}\n")
         log(f"student: wrote {opts.out}.json")
     barrier()
     return doc

@@ -34,6 +34,9 @@ def register(app: typer.Typer) -> None:
         dc_weight: float = typer.Option(1.0, help="Weight of the deep-clustering loss."),
         seed: int = typer.Option(0),
         threads: int = typer.Option(1, min=1, help="torch threads per process."),
+        data_only: bool = typer.Option(
+            False, "--data-only", help="Stop after the filter stage (segments, teacher, kept "
+            "lists); a later run with the same --run-dir trains the student."),
     ) -> None:
         """Segment, separate with offline primitive clustering, keep confident segments, remix
         them and train a causal student. Runs alone or under torchrun (DDP)."""
@@ -44,7 +47,7 @@ def register(app: typer.Typer) -> None:
             segment_s=segment_s, hop_s=hop_s, min_lufs=min_lufs,
             keep_quantiles=tuple(keep_quantile_range), licence=licence, arch=arch, size=size,
             steps=steps, batch=batch, crop_s=crop_s, lr=lr, dc_weight=dc_weight, seed=seed,
-            threads=threads)
+            threads=threads, stop_after="filter" if data_only else None)
         doc = run_bootstrap(opts, echo=typer.echo)
         if doc is not None:
             typer.echo(f"wrote {out}.json and {out}.safetensors "

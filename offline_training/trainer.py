@@ -122,6 +122,7 @@ def train(model, next_batch: Callable[[np.random.Generator], dict], *, steps: in
     t0 = time.perf_counter()
     for step in range(start, steps):
         total, dc, ml = chimera_loss(net, next_batch(rng), dc_weight)
+        dc, ml = dc.detach(), ml.detach()
         opt.zero_grad()
         total.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -129,7 +130,7 @@ def train(model, next_batch: Callable[[np.random.Generator], dict], *, steps: in
         for key, val in (("loss", total), ("dc", dc), ("mask", ml)):
             history[key].append(float(val.detach()))
         if rank == 0 and (step + 1) % max(1, steps // 20) == 0:
-            log(f"step {step + 1}/{steps} loss {float(total):.4f} (dc {float(dc):.4f}, "
+            log(f"step {step + 1}/{steps} loss {float(total.detach()):.4f} (dc {float(dc):.4f}, "
                 f"mask {float(ml):.4f}) {time.perf_counter() - t0:.0f}s")
         if checkpoint is not None and rank == 0 and ((step + 1) % checkpoint_every == 0
                                                      or step + 1 == steps):
