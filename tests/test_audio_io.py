@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -209,3 +210,27 @@ def test_outputs_are_written_as_a_set(tmp_path):
                                       "karaoke": (tmp_path / "karaoke.wav", -good)}, 8000)
     assert sorted(os.listdir(tmp_path)) == ["karaoke.wav", "vocals.wav"]
     assert np.allclose(read_audio(paths["karaoke"])[0], -good, atol=1e-7)
+
+
+DATA = Path(os.environ.get("RTSEP_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".mp3"}
+
+
+@pytest.mark.data
+def test_reads_every_real_recording_in_shared_data():
+    if not DATA.is_dir():
+        pytest.skip(f"no shared data at {DATA}")
+    files = sorted(p for p in DATA.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
+    assert files
+    for path in files:
+        if path.stat().st_size == 0:  # the data set holds an empty download: a clear error
+            with pytest.raises(AudioFileError) as info:
+                read_audio(path)
+            _assert_one_line(info.value, path.name, "empty")
+            continue
+        x, sr = read_audio(path)
+        assert 8000 <= sr <= 96000 and 1 <= x.shape[0] <= 8 and x.shape[1] > sr // 2, path
+        # Lossy decoders (mp3, Vorbis) may overshoot full scale a little on loud masters; the
+        # samples are returned as decoded, not clipped.
+        limit = 1.0 if path.suffix.lower() in (".wav", ".flac") else 1.2
+        assert np.all(np.isfinite(x)) and np.max(np.abs(x)) <= limit and not is_silent(x), path
