@@ -188,7 +188,8 @@ class Pitch(_HarmonicComb):
     decide alone). ``voicing`` compares the best salience with the mean compressed magnitude
     from ``fmin`` to ``max_hz``: below ``voicing_lo`` the frame is unvoiced (mask 0), above
     ``voicing_hi`` fully voiced, in between the comb is scaled linearly. Candidates within a
-    few semitones of the previous f0 get up to ``continuity`` extra salience.
+    few semitones of the previous f0 get up to ``continuity`` extra salience. The f0 is refined
+    between candidates by a parabola through the salience peak and its neighbours.
     """
 
     name = "pitch"
@@ -201,6 +202,7 @@ class Pitch(_HarmonicComb):
         super().__init__(geometry, **comb)
         fmax = min(fmax, geometry.sr / 4)
         n_cand = int(math.floor(bins_per_octave * math.log2(fmax / fmin))) + 1
+        self.bins_per_octave = int(bins_per_octave)
         self.cand_hz = fmin * 2.0 ** (np.arange(n_cand) / bins_per_octave)
         self.cand_bins = self.cand_hz / self.bin_hz
         self._cand_st = 12.0 * np.log2(self.cand_hz)
@@ -246,8 +248,15 @@ class Pitch(_HarmonicComb):
             self.f0_hz = 0.0
             self._out.fill(0.0)
             return self._out
-        self.f0_hz = float(self.cand_hz[best])
-        self._f0_bins[0] = self.cand_bins[best]
+        shift = 0.0
+        if 0 < best < self.salience.shape[0] - 1:
+            a, b, c = self.salience[best - 1], self.salience[best], self.salience[best + 1]
+            den = a - 2.0 * b + c
+            if den < 0.0:
+                shift = min(0.5, max(-0.5, 0.5 * (a - c) / den))
+        ratio_f = 2.0 ** (shift / self.bins_per_octave)
+        self.f0_hz = float(self.cand_hz[best]) * ratio_f
+        self._f0_bins[0] = self.cand_bins[best] * ratio_f
         self._n_f0 = 1
         self._comb()
         if self.voicing < 1.0:

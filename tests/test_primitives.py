@@ -184,8 +184,8 @@ def test_hpss_primitive_equals_plain_numpy_medians():
 
 
 def test_pitch_primitive_equals_numpy_twins():
-    """Pitch step = sqrt, whiten, harmonic sum, continuity bonus, argmax, voicing, comb; here
-    recomputed from the numpy twins of the kernels."""
+    """Pitch step = sqrt, whiten, harmonic sum, continuity bonus, argmax and parabolic peak,
+    voicing, comb; here recomputed from the numpy twins of the kernels."""
     from kernels.harmonic import comb_mask_ref, harmonic_salience_ref, whiten_ref
 
     mags = _mags(song(2.0, channels=1)[0])
@@ -202,9 +202,13 @@ def test_pitch_primitive_equals_numpy_twins():
         floor = white[p.lo_bin : p.hi_bin].mean()
         voicing = np.clip((sal[best] / floor - p.voicing_lo) / (p.voicing_hi - p.voicing_lo), 0, 1)
         if voicing > 0:
-            expected = voicing * comb_mask_ref(p.cand_bins[best : best + 1], 1, p.max_bin,
+            # parabolic peak of the salience, at most half a candidate step either way
+            a, b, c = sal[best - 1 : best + 2] if 0 < best < sal.size - 1 else (0, 0, 0)
+            shift = np.clip(0.5 * (a - c) / (a - 2 * b + c), -0.5, 0.5) if a - 2 * b + c < 0 else 0
+            f0_bins = p.cand_bins[best] * 2.0 ** (shift / p.bins_per_octave)
+            expected = voicing * comb_mask_ref(np.array([f0_bins]), 1, p.max_bin,
                                                p.width_bins, p.width_rel, GEOM.n_bins)
-            prev_f0 = p.cand_hz[best]
+            prev_f0 = p.cand_hz[best] * 2.0 ** (shift / p.bins_per_octave)
             voiced_frames += 1
         else:
             expected = np.zeros(GEOM.n_bins)
