@@ -3,8 +3,9 @@
 Each song folder ``OUT/song_0000/`` holds ``mixture.wav``, ``vocals.wav``, ``accompaniment.wav``,
 ``drums.wav``, ``bass.wav``, ``other.wav`` (stereo float32 WAV; accompaniment = drums + bass +
 other and mixture = vocals + accompaniment to float32 precision), ``vocals.mid``, ``song.mid``
-and ``meta.json``. Song ``i`` depends only on ``(seed, i)``, so the same seed gives bitwise the
-same files, and a corpus can be extended or resumed.
+and ``meta.json``. Song ``i`` depends only on ``(seed, i)`` (and the length and sample rate),
+so the same seed gives bitwise the same files whatever the number of workers, and a corpus can
+be extended or resumed.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """How long each sampled note takes to sound after its note-on, measured once per soundfont.
 
 Sampled voices do not start at their note-on: FluidR3's "Choir Aahs" at D4 stays silent for
-30 ms, "Voice Oohs" takes 5-8 ms at some pitches and 2 ms at others. A score that says a
+30 ms; "Voice Oohs" rises to -45 dB re its peak 8 ms after the note-on at F#3-A#3 and 4 ms
+after it at E4-G#4 (FluidSynth's own 1.5-3 ms included). A score that says a
 phrase starts at t is only useful for training and evaluation when the audio starts at t, so
 the renderer sends each vocal note early by its measured delay. The delay of a (program, pitch)
 is found by rendering every pitch alone and finding where it rises above ``ONSET_DB`` re its own
