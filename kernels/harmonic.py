@@ -18,6 +18,8 @@ import numpy as np
 
 from ._jit import check_array, jit
 
+MIN_F0_BINS = 0.5
+
 
 @jit
 def _harmonic_salience(mag, cand_bins, harm_weights, salience):
@@ -76,7 +78,7 @@ def _comb_mask(f0_bins, n_f0, max_bin, width0, width_rel, out):
     out[:] = 0.0
     for i in range(n_f0):
         f0 = f0_bins[i]
-        if f0 <= 0.0:
+        if f0 < MIN_F0_BINS:  # also keeps the partial loop finite
             continue
         h = 1
         while h * f0 < max_bin:
@@ -95,7 +97,8 @@ def _comb_mask(f0_bins, n_f0, max_bin, width0, width_rel, out):
 
 def comb_mask(f0_bins, n_f0: int, max_bin: float, width0: float, width_rel: float, out) -> None:
     """Fill ``out`` ``(bins,)`` with the comb mask of the first ``n_f0`` of ``f0_bins``
-    (fractional bins; values <= 0 are skipped); see the kernel ``_comb_mask``."""
+    (fractional bins; values below ``MIN_F0_BINS`` are skipped: such a comb has partials
+    closer than a bin apart, and a tiny f0 would make the partial loop endless); see the kernel ``_comb_mask``."""
     check_array("f0_bins", f0_bins, (None,))
     check_array("out", out, (None,))
     if not 0 <= n_f0 <= f0_bins.shape[0]:
@@ -110,7 +113,7 @@ def comb_mask_ref(f0_bins, n_f0, max_bin, width0, width_rel, n_bins) -> np.ndarr
     out = np.zeros(n_bins)
     f = np.arange(n_bins, dtype=np.float64)
     for f0 in np.asarray(f0_bins[:n_f0], dtype=np.float64):
-        if f0 <= 0:
+        if f0 < MIN_F0_BINS:
             continue
         n_h = int(np.ceil(max_bin / f0))
         h = np.arange(1, n_h + 1, dtype=np.float64)

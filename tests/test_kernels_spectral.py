@@ -160,7 +160,7 @@ def test_harmonic_salience_peaks_at_true_f0():
 
 def test_comb_mask_matches_twin():
     out = np.empty(1025)
-    cases = [(np.array([10.3]), 1), (np.array([23.7, 9.1, 0.0, -1.0]), 4),
+    cases = [(np.array([10.3]), 1), (np.array([23.7, 9.1, 0.0, -1.0, 1e-9, 0.49]), 6),
              (np.array([5.0, 7.5]), 0), (np.array([40.0, 41.0]), 2)]
     for f0s, n in cases:
         for w0, rel in ((1.5, 0.01), (0.6, 0.0), (3.0, 0.05)):
