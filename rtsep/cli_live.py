@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         preset: str = typer.Option("default", help="default (hop 256 at 44.1 kHz) or low-latency (hop 128)."),
         alpha: Optional[float] = typer.Option(None, help="Deep Karaoke threshold: binary mask where the vocal posterior > alpha."),
         blocksize: Optional[int] = typer.Option(None, help="Frames per device callback (default: one hop)."),
-        buffer_hops: int = typer.Option(1, "--buffer-hops", help="Extra hops of output buffering against compute jitter."),
+        buffer_hops: int = typer.Option(2, "--buffer-hops", help="Extra hops of output buffering against compute and scheduling jitter."),
         seconds: Optional[float] = typer.Option(None, help="Stop after this many seconds (default: Ctrl-C or end of file)."),
         primitives_only: bool = typer.Option(True, "--primitives-only/--model", help="Use primitive clustering only (no model)."),
         stats_json: Optional[Path] = typer.Option(None, "--stats-json", help="Also write the end-of-run summary as JSON."),
@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
         device: Optional[str] = typer.Option(None, "--device", "-d", help="Device whose output 1-2 is looped back to its input 1-2."),
         preset: str = typer.Option("default", help="default or low-latency."),
         seconds: float = typer.Option(10.0, help="How long to run."),
-        buffer_hops: int = typer.Option(1, "--buffer-hops", help="Extra hops of output buffering against compute jitter."),
+        buffer_hops: int = typer.Option(2, "--buffer-hops", help="Extra hops of output buffering against compute and scheduling jitter."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         """Measure the round-trip latency through the engine on a looped-back device."""

@@ -16,6 +16,7 @@ hop; the priming covers one callback period, the hop remainder and ``extra_buffe
 
 from __future__ import annotations
 
+import gc
 import math
 import sys
 import threading
@@ -42,7 +43,7 @@ class LiveSession:
     """
 
     def __init__(self, engine, source="mic", *, input_device=None, output_device=None,
-                 out="karaoke", blocksize=None, extra_buffer_hops=1, input_offset=0,
+                 out="karaoke", blocksize=None, extra_buffer_hops=2, input_offset=0,
                  out_channels=None, probe=None, capture_seconds=0.0):
         if out not in OUT_MODES:
             raise ConfigError(f"--out must be one of {', '.join(OUT_MODES[:3])}, got {out!r}")
@@ -77,6 +78,7 @@ class LiveSession:
         self._out_ring = RingBuffer(self.ring_channels, cap)
         self.captured = np.zeros((self.channels + self.input_offset if self.mic else 0,
                                   int(capture_seconds * self.sr)), dtype=np.float32)
+        self.xrun_frames = np.zeros(64, dtype=np.int64)  # stream frame of the first xruns
         self._timings = np.zeros(4096)  # compute seconds per hop, a ring indexed by hop count
         self._stop = threading.Event()
         self._error: BaseException | None = None
@@ -139,6 +141,8 @@ class LiveSession:
             dst[-1, n:] = 0.0
             dst = dst[:-1]
         if self._out_ring.read_into(dst) < frames:
+            if self.xruns < self.xrun_frames.shape[0]:
+                self.xrun_frames[self.xruns] = self.frames
             self.xruns += 1
         self.frames += frames
 
@@ -219,8 +223,10 @@ class LiveSession:
         t = self._timings[idx]
         return float(np.median(t)), float(np.percentile(t, 99))
 
-    def run(self, seconds: float | None = None, status=None, status_interval: float = 0.25) -> dict:
-        """Stream until ``seconds`` pass, the file ends, Ctrl-C, or the device fails.
+    def run(self, seconds: float | None = None, status=None, status_interval: float = 0.25,
+            frames: int | None = None) -> dict:
+        """Stream until ``seconds`` pass (wall clock), ``frames`` frames were played, the file
+        ends, Ctrl-C, or the device fails.
 
         ``status(session)`` is called every ``status_interval`` seconds. Returns the summary.
         """
@@ -229,6 +235,11 @@ class LiveSession:
         self._stop.clear()
         self._error = None
         worker = threading.Thread(target=self._work, name="rtsep-worker", daemon=True)
+        # A full garbage collection can pause every thread for milliseconds; the hop loop makes
+        # no reference cycles, so collection waits until the stream is closed.
+        gc_was_enabled = gc.isenabled()
+        gc.collect()
+        gc.disable()
         old_switch = sys.getswitchinterval()
         # The callback needs the GIL within a fraction of a period; the default 5 ms is too long.
         sys.setswitchinterval(min(old_switch, 0.0005))
@@ -251,6 +262,8 @@ class LiveSession:
                     break
                 if end_frames is not None and self.frames >= end_frames:
                     break
+                if frames is not None and self.frames >= frames:
+                    break
                 if not self.stream.active:
                     raise DeviceError("the audio device stopped delivering audio (was it disconnected?)")
         except KeyboardInterrupt:
@@ -263,6 +276,8 @@ class LiveSession:
             if worker.is_alive():
                 worker.join(timeout=2.0)
             sys.setswitchinterval(old_switch)
+            if gc_was_enabled:
+                gc.enable()
         summary = self.summary(time.monotonic() - started)
         summary["interrupted"] = interrupted
         return summary
@@ -308,4 +323,5 @@ class LiveSession:
             "algorithmic_latency_ms": 1000 * self.engine.latency_samples / self.sr,
             "device_latency_ms": 1000 * self.device_latency_samples() / self.sr,
             "signal_onset_sample": self.signal_onset,
+            "xrun_frames": [int(f) for f in self.xrun_frames[: min(self.xruns, 64)]],
         }

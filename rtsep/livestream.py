@@ -42,7 +42,7 @@ def stream_xrun_flags(status) -> bool:
 
 
 def build_session(source: str, *, out: str = "karaoke", device=None, in_device=None,
-                  out_device=None, config=None, blocksize=None, extra_buffer_hops: int = 1):
+                  out_device=None, config=None, blocksize=None, extra_buffer_hops: int = 2):
     """A :class:`LiveSession` for ``source`` (``"mic"`` or an audio file path).
 
     ``device`` names both directions; ``in_device``/``out_device`` override it. The engine is

@@ -30,7 +30,7 @@ PROBE_LEVEL = 0.25
 
 def measure_loopback(device=None, preset: str = "default", seconds: float = 10.0, *,
                      connect_jack: bool | None = None, blocksize: int | None = None,
-                     extra_buffer_hops: int = 1, seed: int = 0) -> dict:
+                     extra_buffer_hops: int = 2, seed: int = 0) -> dict:
     """Run the loop for ``seconds`` and return the measured and declared delays.
 
     ``connect_jack``: wire the loop with ``jack_connect`` (``None``: do it when the device's
@@ -65,7 +65,8 @@ def measure_loopback(device=None, preset: str = "default", seconds: float = 10.0
                           extra_buffer_hops=extra_buffer_hops)
     if connect_jack:
         session.on_start = lambda s: _jack_wire(client, 2)
-    summary = session.run(seconds=seconds + 0.5, status=None)
+    # Device time, not wall time: a busy machine may run the device a little slow.
+    summary = session.run(seconds=2 * seconds + 10, frames=int((seconds + 0.3) * sr))
     cap = session.captured
     period = session.blocksize
     max_lag = int(0.5 * sr)
@@ -90,6 +91,7 @@ def measure_loopback(device=None, preset: str = "default", seconds: float = 10.0
         "loop_delay_ms": loop * ms,
         "correlation": corr,
         "xruns": summary["xruns"],
+        "xrun_seconds": [round(f / sr, 3) for f in summary["xrun_frames"]],
         "cheap_hops": summary["cheap_hops"],
         "seconds": summary["duration_s"],
         "compute_p99_ms": summary["compute_p99_ms"],
