@@ -29,7 +29,8 @@ from rtsep.config import geometry_for  # noqa: E402
 from rtsep.primitives import make_primitives  # noqa: E402
 from rtsep.stft import stft_offline  # noqa: E402
 
-DATA = Path(os.environ.get("RTSEP_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = Path(os.environ.get("RTSEP_SHARED_DATA",
+                          Path(__file__).resolve().parents[2] / "shared" / "data"))
 TRACK = DATA / "dev" / "Music Delta - 80s Rock" / "mixture.flac"
 
 

@@ -98,7 +98,8 @@ def _comb_mask(f0_bins, n_f0, max_bin, width0, width_rel, out):
 def comb_mask(f0_bins, n_f0: int, max_bin: float, width0: float, width_rel: float, out) -> None:
     """Fill ``out`` ``(bins,)`` with the comb mask of the first ``n_f0`` of ``f0_bins``
     (fractional bins; values below ``MIN_F0_BINS`` are skipped: such a comb has partials
-    closer than a bin apart, and a tiny f0 would make the partial loop endless); see the kernel ``_comb_mask``."""
+    closer than a bin apart, and a tiny f0 would make the partial loop endless); see the kernel
+    ``_comb_mask``."""
     check_array("f0_bins", f0_bins, (None,))
     check_array("out", out, (None,))
     if not 0 <= n_f0 <= f0_bins.shape[0]:

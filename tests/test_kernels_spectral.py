@@ -140,7 +140,8 @@ def test_harmonic_salience_matches_twin(music_mags):
     weights = 0.8 ** np.arange(10)
     for sr, n_fft in ((44100, 2048), (16000, 1024)):
         cand = 100.0 * 2.0 ** (np.arange(150) / 48) / (sr / n_fft)
-        for frame in (music_mags[20, : n_fft // 2 + 1], np.random.default_rng(5).random(n_fft // 2 + 1)):
+        noise = np.random.default_rng(5).random(n_fft // 2 + 1)
+        for frame in (music_mags[20, : n_fft // 2 + 1], noise):
             sal = np.empty(150)
             harmonic_salience(np.ascontiguousarray(frame), cand, weights, sal)
             np.testing.assert_allclose(sal, harmonic_salience_ref(frame, cand, weights), **TOL)

@@ -81,7 +81,7 @@ def test_hpss_vocal_is_moving_harmonic_not_steady_tone_or_clicks():
     clicks = np.zeros(n)
     clicks[:: SR // 4] = 1.0  # 4 clicks per second
     mags = _mags(steady + melody + clicks)
-    masks, prim = _masks("hpss", mags)
+    masks, _ = _masks("hpss", mags)
     frames = range(mags.shape[0] // 2, mags.shape[0] - 2)  # after the long median has filled
     hi_band = slice(_bin(5000.0), _bin(10000.0))  # only clicks have energy up there
     click_level = np.median(mags[list(frames), hi_band].mean(axis=1))
