@@ -30,6 +30,34 @@ def test_cluster_mask_matches_twin(dims):
         np.testing.assert_allclose(out, cluster_mask_ref(emb, w, beta), **TOL)
 
 
+def test_clustering_and_confidence_match_twins_on_music_embeddings():
+    """Real embeddings: the three primitives' masks on 2 s of the rendered song."""
+    from rtsep.config import geometry_for
+    from rtsep.primitives import make_primitives
+    from rtsep.stft import stft_offline
+
+    from .music import song
+
+    g = geometry_for(44100, "default")
+    mags = np.abs(stft_offline(song(2.0, channels=1), g)[0]).T.copy()
+    prims = make_primitives(("repet", "hpss", "pitch"), g)
+    emb = np.empty((g.n_bins, 3))
+    post = np.empty(g.n_bins)
+    w = np.array([1.0, 0.5, 1.0])
+    for t, mag in enumerate(mags):
+        for d, p in enumerate(prims):
+            emb[:, d] = p.step(mag)
+        cluster_mask(emb, w, 5.0, post)
+        np.testing.assert_allclose(post, cluster_mask_ref(emb, w, 5.0), **TOL)
+    loud = np.argsort(mags[-1])[-400:]  # the last frame's loudest bins, as the engine samples
+    pts = np.ascontiguousarray(emb[loud])
+    labels = (post[loud] > 0.5).astype(np.int64)
+    assert 0 < labels.sum() < labels.size
+    assert silhouette(pts, labels) == pytest.approx(silhouette_ref(pts, labels), rel=1e-9)
+    p_loud = np.ascontiguousarray(post[loud])
+    assert posterior_strength(p_loud) == pytest.approx(posterior_strength_ref(p_loud), rel=1e-12)
+
+
 def test_cluster_mask_properties():
     emb = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [0.5, 0.5, 0.5], [0.9, 0.8, 0.1]])
     out = np.empty(4)
