@@ -224,3 +224,13 @@ def test_step_rejects_a_frame_of_the_wrong_size(name):
         prim.step(np.ones(GEOM.n_bins - 1))
     with pytest.raises(ConfigError):
         prim.step(np.ones(GEOM.n_bins, dtype=np.float32))
+
+
+def test_repet_does_not_model_music_by_the_silence_before_it():
+    x = np.concatenate([np.zeros(SR), song(1.0, channels=1)[0]])
+    mags = _mags(x)
+    masks, prim = _masks("repet", mags)
+    first_music = int(np.argmax(mags.sum(axis=1) > 0)) + 2
+    # right after the pause there is no similar past: neutral, not "all vocal"
+    assert np.all(masks[first_music] == 0.5)
+    assert prim.n_neighbours > 0  # later frames do find repeats in the music itself
