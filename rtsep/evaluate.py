@@ -34,7 +34,8 @@ SUMMARY_TRACK = "(median)"
 
 @dataclass
 class EvalResults:
-    """Per-track rows and per-method summary rows, each a dict with the keys of ``COLUMNS``."""
+    """Per-track rows and per-method summary rows, each a dict with the keys of ``COLUMNS``;
+    per-track rows also hold ``frames``: per-window SDR/ISR/SIR/SAR lists (dB)."""
 
     dataset: str
     methods: list[str]
@@ -117,7 +118,7 @@ def evaluate(dataset_root: str | Path, methods=None, *,
                     "track": track.name, "method": method.name, "target": target,
                     "seconds": track.seconds, "compute_s": seconds,
                     "speed_x_rt": None if not seconds else track.seconds / seconds,
-                    **{k: score[k] for k in METRICS}})
+                    **{k: score[k] for k in METRICS}, "frames": score["frames"]})
             done += 1
     if progress is not None:
         progress(total, total, "done")
@@ -171,9 +172,13 @@ def _write_text_atomic(path: str | Path, text: str) -> Path:
 
 
 def _plain(value):
-    """JSON has no NaN or infinity: they become null."""
+    """JSON has no NaN or infinity: they become null (inside lists and dicts too)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
     return value
 
 

@@ -185,7 +185,8 @@ def si_sdr(estimate: np.ndarray, reference: np.ndarray) -> float:
 
 def separation_scores(references: np.ndarray, estimates: np.ndarray, mixture: np.ndarray,
                       sr: int, window_s: float = 1.0, hop_s: float = 1.0) -> list[dict]:
-    """Per source: track medians of SDR/ISR/SIR/SAR, and SI-SDR with its gain over the mixture.
+    """Per source: track medians of SDR/ISR/SIR/SAR, SI-SDR with its gain over the mixture, and
+    the per-window values under ``"frames"`` (lists in dB, NaN for silent windows).
 
     ``references``/``estimates``: ``(sources, channels, samples)``; ``mixture``:
     ``(channels, samples)``. Window and hop in seconds (1 s, 1 s as in SiSEC 2018).
@@ -198,5 +199,6 @@ def separation_scores(references: np.ndarray, estimates: np.ndarray, mixture: np
         si = si_sdr(estimates[j], references[j])
         si_mix = si_sdr(mixture, references[j])
         rows.append({**{k: float(medians[k][j]) for k in ("sdr", "isr", "sir", "sar")},
-                     "si_sdr": si, "si_sdri": si - si_mix})
+                     "si_sdr": si, "si_sdri": si - si_mix,
+                     "frames": {k: frames[k][j].tolist() for k in ("sdr", "isr", "sir", "sar")}})
     return rows

@@ -75,6 +75,10 @@ def test_rtsep_eval_writes_table_json_csv_and_png(tiny_dataset, tmp_path):
         assert pcl["speed_x_rt"] > 1.0
         assert floor["sdr"] - 1.0 < pcl["sdr"] < ceiling["sdr"]
     assert summary[("mixture", "vocals")]["speed_x_rt"] is None
+    for row in data["tracks"]:  # 4 s of audio: four 1 s windows; the track score is their median
+        assert len(row["frames"]["sdr"]) == 4
+        finite = [v for v in row["frames"]["sdr"] if v is not None]
+        assert row["sdr"] == pytest.approx(np.median(finite))
 
     with open(out / "r.csv", newline="") as f:
         rows = list(csv.DictReader(f))
