@@ -87,6 +87,17 @@ def corpus_files(roots) -> list[Path]:
     return [p for p in files if p.parent not in with_mix or p.stem == "mixture"]
 
 
+def display_source(path, roots) -> str:
+    """``ROOT_NAME/relative/path`` for a file under one of the corpus folders, else its name:
+    provenance that means something on another machine."""
+    p = Path(path).resolve()
+    for root in roots:
+        root = Path(root).resolve()
+        if root.is_dir() and root in p.parents:
+            return f"{root.name}/{p.relative_to(root)}"
+    return p.name
+
+
 def read_mono(path) -> np.ndarray:
     """``(samples,)`` at 44.1 kHz: the mean of the channels, resampled if needed."""
     from rtsep.audio_io import read_audio
@@ -228,7 +239,8 @@ def stage_student(opts: BootstrapOptions, kept: list, dropped: list, thresholds:
         return None
     files: dict = {}
     for s in scored:
-        entry = files.setdefault(s["file"], {"source": s["file"], "licence": s["licence"],
+        entry = files.setdefault(s["file"], {"source": display_source(s["file"], opts.corpus),
+                                             "licence": s["licence"],
                                              "segments_kept": 0, "segments_dropped": 0})
         entry["segments_kept" if s in kept else "segments_dropped"] += 1
     meta = {

@@ -1,0 +1,258 @@
+"""Paper 000 at small scale: does a bootstrapped student beat its teacher, does the confidence
+filter matter, and does the teacher's confidence predict its SDR?
+
+Work folder W (default /tmp/rtsep-bootstrap-bench). Steps, in order (each is a subcommand):
+
+    render      W/corpus: rendered songs (offline_training.corpus.render_corpus)
+    (data)      python -m offline_training bootstrap W/corpus CC-FILES... --run-dir W/run_q234
+                    --out W/student_q234 --data-only [...]       (under torchrun if you like)
+    q1-run      W/run_q1: the same segments and teacher outputs, for the lowest-quartile student
+    sup-sources W/sup_sources: the TRUE stems of the rendered segments (supervised reference)
+    train-sup   W/supervised_ref: the same student and trainer on true-stem remixes
+    evaluate    vocals SDR (BSS Eval v4 median over 1 s windows) and SI-SDR on the dev set,
+                streamed through the engine: the teacher (primitive clustering, no model) and
+                each model (use_primitives=False); dev tracks are resampled to 44.1 kHz
+    confidence  teacher confidence vs SI-SDR of its vocals on labelled segments (rendered
+                segments and dev tracks): Pearson r, p; scatter in benchmarks/figures/
+
+Students themselves are trained with ``python -m offline_training bootstrap`` on the run
+folders (see BENCHMARKS.md, "Bootstrap (paper 000)", for the exact commands and numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+SHARED = Path(os.environ.get("RTSEP_SHARED_DATA", REPO.parent / "shared" / "data"))
+SR = 44100
+
+
+def render(w: Path, songs: int, seconds: float) -> None:
+    from offline_training.corpus import render_corpus
+
+    render_corpus(w / "corpus", songs, seconds, seed=100)
+
+
+def q1_run(w: Path) -> None:
+    """A run folder sharing the data stages of run_q234 (the teacher is run once)."""
+    src, dst = w / "run_q234", w / "run_q1"
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in ("segments.json", "teacher.json"):
+        shutil.copy(src / name, dst / name)
+    for name in ("teacher", "sources"):
+        if not (dst / name).exists():
+            (dst / name).symlink_to((src / name).resolve())
+
+
+def _rendered_segments(w: Path) -> list[dict]:
+    """Scored segments of rendered songs (their folders hold the true stems)."""
+    scored = json.loads((w / "run_q234" / "teacher.json").read_text())["segments"]
+    return [s for s in scored if (Path(s["file"]).parent / "vocals.wav").is_file()]
+
+
+def _stem(song_file: str, name: str, start: int, stop: int) -> np.ndarray:
+    from offline_training.bootstrap import read_mono
+
+    return read_mono(Path(song_file).parent / f"{name}.wav")[start:stop]
+
+
+def sup_sources(w: Path) -> None:
+    from offline_training.remix import SourceBank
+
+    for s in _rendered_segments(w):
+        SourceBank.write(w / "sup_sources", s["key"], _stem(s["file"], "vocals", s["start"],
+                                                             s["stop"]),
+                         _stem(s["file"], "accompaniment", s["start"], s["stop"]))
+
+
+def train_sup(w: Path, steps: int, batch: int, crop_s: float, seed: int = 0) -> None:
+    """The supervised reference: same student size, trainer, remixing; true stems as sources."""
+    import torch
+
+    from models.io import save_model
+    from offline_training.remix import SourceBank, remix_batch
+    from offline_training.trainer import build_student, count_parameters, train
+    from rtsep.config import geometry_for
+
+    torch.set_num_threads(1)
+    segs = _rendered_segments(w)
+    bank = SourceBank(w / "sup_sources", [s["key"] for s in segs])
+    g = geometry_for(SR)
+    length = int(crop_s * SR)
+    model = build_student("gru", "student", g.n_bins, seed)
+    valid = [remix_batch(bank, batch, length, g, np.random.default_rng(10_000 + seed))
+             for _ in range(2)]
+    hist = train(model, lambda rng: remix_batch(bank, batch, length, g, rng), steps=steps,
+                 seed=seed, checkpoint=w / "checkpoints_sup" / "student", valid_batches=valid,
+                 log=lambda t: print(t, flush=True))
+    files = sorted({s["file"] for s in segs})
+    save_model(model, w / "supervised_ref", {
+        "sample_rate": SR, "stft": {"n_fft": g.n_fft, "hop": g.hop, "preset": "default"},
+        "training": {"method": "supervised", "recipe": "benchmarks/bootstrap.py train-sup "
+                     "(offline_training.trainer on true-stem remixes)",
+                     "student": {"arch": "gru", "size": "student",
+                                 "parameters": count_parameters(model), "steps": steps,
+                                 "batch": batch, "crop_s": crop_s, "seed": seed}},
+        "provenance": [{"source": f, "licence": "rendered by rtsep from generated MIDI with "
+                        "FluidR3_GM (MIT)", "role": "true stems"} for f in files],
+        "metrics": {"valid_loss_first": hist["valid_first"], "valid_loss_last": hist["valid_last"]},
+    })
+
+
+def _dev_tracks():
+    import librosa
+
+    from rtsep.data import load_track, track_folders
+
+    for folder in track_folders(SHARED / "dev"):
+        t = load_track(folder)
+        if t.sr != SR:
+            res = [librosa.resample(a, orig_sr=t.sr, target_sr=SR)
+                   for a in (t.vocals, t.accompaniment)]
+            t.vocals, t.accompaniment = res
+            t.mixture = res[0] + res[1]
+            t.sr = SR
+        yield t
+
+
+def evaluate(w: Path, models: list[str]) -> None:
+    from rtsep.config import EngineConfig
+    from rtsep.metrics import separation_scores
+    from rtsep.separate import separate_array
+
+    methods = {"teacher (pcl, streaming)": EngineConfig()}
+    for spec in models:
+        name, path = spec.split("=", 1)
+        methods[name] = EngineConfig(models=(path,), use_primitives=False)
+    rows = []
+    cache = w / "eval_rows"
+    cache.mkdir(parents=True, exist_ok=True)
+    tracks = list(_dev_tracks())
+    for name, cfg in methods.items():
+        # One file per method, so a method scored earlier is not streamed again.
+        path = cache / (name.split(" ")[0] + ".json")
+        if path.is_file():
+            rows += json.loads(path.read_text())
+            continue
+        mine = []
+        for t in tracks:
+            refs = np.stack([t.vocals, t.accompaniment])
+            v, k = separate_array(t.mixture, SR, cfg)
+            sc = separation_scores(refs, np.stack([v, k]), t.mixture, SR)[0]
+            mine.append({"track": t.name, "method": name, "sdr": sc["sdr"],
+                         "si_sdr": sc["si_sdr"], "si_sdri": sc["si_sdri"]})
+            print(json.dumps(mine[-1]), flush=True)
+        path.write_text(json.dumps(mine))
+        rows += mine
+    summary = {}
+    for name in methods:
+        mine = [r for r in rows if r["method"] == name]
+        summary[name] = {k: float(np.nanmedian([r[k] for r in mine]))
+                         for k in ("sdr", "si_sdr", "si_sdri")}
+        summary[name]["mean_sdr"] = float(np.nanmean([r["sdr"] for r in mine]))
+    (w / "eval.json").write_text(json.dumps({"rows": rows, "summary": summary}, indent=2))
+    print("| method | vocals SDR median (dB) | vocals SDR mean | SI-SDR median | SI-SDRi median |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, s in summary.items():
+        print(f"| {name} | {s['sdr']:.2f} | {s['mean_sdr']:.2f} | {s['si_sdr']:.2f} | "
+              f"{s['si_sdri']:.2f} |")
+
+
+def confidence(w: Path, figure: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy.stats import pearsonr
+
+    from offline_training.teacher import teacher_separate
+    from rtsep.metrics import si_sdr
+
+    points = {"rendered segments": [], "dev tracks": []}
+    for s in _rendered_segments(w):
+        est = np.load(w / "run_q234" / "sources" / f"{s['key']}.vocals.npy").astype(np.float64)
+        ref = _stem(s["file"], "vocals", s["start"], s["stop"])
+        if np.any(ref):
+            points["rendered segments"].append((s["confidence"], si_sdr(est[None], ref[None])))
+    for t in _dev_tracks():
+        res = teacher_separate(t.mixture.mean(axis=0), SR)
+        points["dev tracks"].append((res.confidence, si_sdr(res.vocals[None],
+                                                            t.vocals.mean(axis=0)[None])))
+    stats = {}
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for (name, pts), marker in zip(points.items(), ("o", "s")):
+        c, s = np.array(pts).T
+        r, p = pearsonr(c, s) if len(pts) > 2 else (float("nan"), float("nan"))
+        stats[name] = {"n": len(pts), "pearson_r": float(r), "p": float(p)}
+        ax.scatter(c, s, marker=marker, s=14, label=f"{name} (n={len(pts)}, r={r:.2f})")
+    c_all, s_all = np.array(points["rendered segments"] + points["dev tracks"]).T
+    r, p = pearsonr(c_all, s_all)
+    stats["pooled"] = {"n": len(c_all), "pearson_r": float(r), "p": float(p)}
+    ax.set_xlabel("teacher confidence (silhouette x posterior strength)")
+    ax.set_ylabel("teacher vocals SI-SDR (dB)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    figure.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(figure, dpi=120)
+    (w / "confidence.json").write_text(json.dumps({"stats": stats, "points": points}, indent=2))
+    print(json.dumps(stats, indent=2))
+
+
+def ship(w: Path, model: Path, name: str) -> None:
+    """Copy a trained model into models/weights/NAME: provenance paths made relative to the
+    corpus (rendered songs) or to the shared mixtures folder, dev-set scores added."""
+    from models.io import load_model, save_model
+
+    net, doc = load_model(model)
+    for entry in doc["provenance"]:
+        src = Path(entry["source"])
+        entry["source"] = (f"rendered corpus (seed 100)/{src.parent.name}/{src.name}"
+                           if (src.parent / "meta.json").is_file() else f"mixtures/{src.name}")
+    summary = json.loads((w / "eval.json").read_text())["summary"]
+    key = next((k for k in summary if k.startswith(model.name)), None)
+    metrics = dict(doc["metrics"])
+    if key:
+        metrics["dev_vocals_sdr_median_db"] = round(summary[key]["sdr"], 3)
+        metrics["dev_vocals_si_sdr_median_db"] = round(summary[key]["si_sdr"], 3)
+        metrics["dev_note"] = "6 dev tracks resampled to 44.1 kHz, streamed through the engine"
+    save_model(net, REPO / "models" / "weights" / name, {
+        "sample_rate": doc["sample_rate"], "stft": doc["stft"], "training": doc["training"],
+        "provenance": doc["provenance"], "metrics": metrics})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("step", choices=["render", "q1-run", "sup-sources", "train-sup", "evaluate",
+                                     "confidence", "ship"])
+    ap.add_argument("--work", type=Path, default=Path("/tmp/rtsep-bootstrap-bench"))
+    ap.add_argument("--songs", type=int, default=60)
+    ap.add_argument("--seconds", type=float, default=40.0)
+    ap.add_argument("--steps", type=int, default=150)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--crop-s", type=float, default=2.0)
+    ap.add_argument("--model", action="append", default=[],
+                    help="NAME=PATH for evaluate; PATH=NAME for ship")
+    ap.add_argument("--figure", type=Path,
+                    default=REPO / "benchmarks" / "figures" / "bootstrap_confidence.png")
+    a = ap.parse_args()
+    w = a.work
+    {"render": lambda: render(w, a.songs, a.seconds), "q1-run": lambda: q1_run(w),
+     "sup-sources": lambda: sup_sources(w),
+     "train-sup": lambda: train_sup(w, a.steps, a.batch, a.crop_s),
+     "evaluate": lambda: evaluate(w, a.model),
+     "confidence": lambda: confidence(w, a.figure),
+     "ship": lambda: [ship(w, Path(m.split("=")[0]), m.split("=")[1]) for m in a.model],
+     }[a.step]()
+
+
+if __name__ == "__main__":
+    main()
