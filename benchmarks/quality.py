@@ -60,7 +60,7 @@ def _apply_masks(x: np.ndarray, specs: np.ndarray, mask_v: np.ndarray, mask_k: n
 
 
 def librosa_repet_sim(x: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
-    """``x`` ``(channels, samples)``; masks from the channel-mean magnitude, applied per channel."""
+    """``x`` ``(channels, samples)``; masks from the channel-mean magnitude, for every channel."""
     import librosa
 
     n_fft = _scaled(2048, sr)

@@ -27,7 +27,7 @@ SOLO_KINDS = ("vocals", "accompaniment", "speech")
 
 @dataclass
 class Track:
-    """One labelled track: ``mixture``, ``vocals``, ``accompaniment`` are ``(channels, samples)``."""
+    """One labelled track; ``mixture``, ``vocals``, ``accompaniment``: ``(channels, samples)``."""
 
     name: str
     path: Path
@@ -154,7 +154,8 @@ def _recordings(folder: Path) -> list[Recording]:
     for path in sorted(folder.iterdir()):
         if path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES:
             # licence files drop the ".hq" of freesound's names: "x.hq.ogg" -> "x.txt"
-            candidates = [path.with_suffix(".txt"), path.parent / (path.name.split(".")[0] + ".txt")]
+            candidates = [path.with_suffix(".txt"),
+                          path.parent / (path.name.split(".")[0] + ".txt")]
             text = next((c.read_text(errors="replace").strip() for c in candidates if c.is_file()),
                         None)
             out.append(Recording(path=path, licence=text))

@@ -113,7 +113,8 @@ def parse_method(spec: str) -> Method:
         return Method(name, oracle=ORACLES[base],
                       oracle_options={"power": power_value, "preset": preset})
     fields = _config_fields()
-    values: dict[str, object] = {"primitives": (base,) if base in PRIMITIVES else DEFAULT_PRIMITIVES}
+    primitives = (base,) if base in PRIMITIVES else DEFAULT_PRIMITIVES
+    values: dict[str, object] = {"primitives": primitives}
     for key, text in options.items():
         if key not in fields:
             raise ConfigError(f"method {spec!r}: unknown option {key!r}; known: base, "
@@ -126,7 +127,8 @@ def parse_method(spec: str) -> Method:
 
 def resolve_methods(methods) -> list[Method]:
     """Strings and ``Method``s -> ``Method``s, with unique names."""
-    out = [m if isinstance(m, Method) else parse_method(str(m)) for m in (methods or DEFAULT_METHODS)]
+    out = [m if isinstance(m, Method) else parse_method(str(m))
+           for m in (methods or DEFAULT_METHODS)]
     names = [m.name for m in out]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

@@ -60,7 +60,8 @@ class _Runner:
     def __init__(self):
         self._engines: dict[tuple, object] = {}
 
-    def __call__(self, method: Method, track: Track) -> tuple[np.ndarray, np.ndarray, float | None]:
+    def __call__(self, method: Method, track: Track
+                 ) -> tuple[np.ndarray, np.ndarray, float | None]:
         """``(vocals, karaoke, compute seconds)``; ``None`` seconds for the mixture."""
         x, sr = track.mixture, track.sr
         if method.kind == "mixture":

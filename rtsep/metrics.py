@@ -100,7 +100,8 @@ def _db(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def bss_eval_v4(references: np.ndarray, estimates: np.ndarray, window: int = 44100,
-                hop: int = 44100, taps: int = FILTER_TAPS, chunk: int = 16) -> dict[str, np.ndarray]:
+                hop: int = 44100, taps: int = FILTER_TAPS, chunk: int = 16
+                ) -> dict[str, np.ndarray]:
     """Framewise BSS Eval v4 on images.
 
     ``references`` and ``estimates``: ``(sources, channels, samples)`` (or ``(sources, samples)``
@@ -135,8 +136,9 @@ def bss_eval_v4(references: np.ndarray, estimates: np.ndarray, window: int = 441
         r_f = rfft(r, n=n_fft, axis=-1)
         # projections of each window's references through the whole-signal filters; they are
         # length + taps - 1 long because the filter tail runs past the window's end.
-        p_all = irfft(np.einsum("scwf,escfd->edwf", r_f, c_all_f), n=n_fft)[..., :length + taps - 1]
-        p_own = irfft(np.einsum("scwf,scfd->sdwf", r_f, c_own_f), n=n_fft)[..., :length + taps - 1]
+        full = length + taps - 1
+        p_all = irfft(np.einsum("scwf,escfd->edwf", r_f, c_all_f), n=n_fft)[..., :full]
+        p_own = irfft(np.einsum("scwf,scfd->sdwf", r_f, c_own_f), n=n_fft)[..., :full]
         pad = ((0, 0), (0, 0), (0, 0), (0, taps - 1))
         s = np.pad(r, pad)
         est = np.pad(e, pad)
@@ -174,7 +176,8 @@ def si_sdr(estimate: np.ndarray, reference: np.ndarray) -> float:
     est = np.asarray(estimate, dtype=np.float64).ravel()
     ref = np.asarray(reference, dtype=np.float64).ravel()
     if est.shape != ref.shape:
-        raise ValueError(f"estimate {np.shape(estimate)} and reference {np.shape(reference)} differ")
+        raise ValueError(f"estimate {np.shape(estimate)} and reference {np.shape(reference)} "
+                         "differ in shape")
     ref_energy = float(ref @ ref)
     if ref_energy == 0.0:
         return float("nan")
