@@ -115,10 +115,10 @@ def test_shared_data_absent(tmp_path, monkeypatch):
 
 
 @pytest.mark.data
-def test_dev_set_tracks_are_exact_mixtures():
+def test_dev_set_tracks_are_exact_mixtures(monkeypatch):
     if not (SHARED_DATA / "dev").is_dir():
         pytest.skip("shared data absent")
-    os.environ.setdefault("RTSEP_SHARED_DATA", str(SHARED_DATA))
+    monkeypatch.setenv("RTSEP_SHARED_DATA", str(SHARED_DATA))
     tracks = list(iter_tracks(dev_set(required=True)))
     assert len(tracks) >= 2
     assert {t.sr for t in tracks} >= {44100}
@@ -128,10 +128,10 @@ def test_dev_set_tracks_are_exact_mixtures():
 
 
 @pytest.mark.data
-def test_unlabelled_and_solo_recordings_carry_their_licences():
+def test_unlabelled_and_solo_recordings_carry_their_licences(monkeypatch):
     if not (SHARED_DATA / "mixtures").is_dir():
         pytest.skip("shared data absent")
-    os.environ.setdefault("RTSEP_SHARED_DATA", str(SHARED_DATA))
+    monkeypatch.setenv("RTSEP_SHARED_DATA", str(SHARED_DATA))
     mixes = unlabelled_mixtures(required=True)
     by_name = {m.path.name: m for m in mixes}
     assert "Karissa_Hobbs_-_Lets_Go_Fishin.hq.ogg" in by_name
