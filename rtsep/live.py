@@ -29,6 +29,7 @@ from .livestream import open_stream, stream_xrun_flags
 from .ringbuffer import RingBuffer
 
 OUT_MODES = ("karaoke", "vocals", "both", "sum")
+STALL_S = 2.0  # seconds without a callback after which the device counts as gone
 
 
 class LiveSession:
@@ -111,6 +112,7 @@ class LiveSession:
         self.signal_onset = -1  # first engine-input frame that was not zero
         self._file_pos = 0
         self._capture_pos = 0
+        self._last_frames, self._last_progress, self._device_lost = 0, None, False
 
     # -- audio callback: copies only --------------------------------------------------------
     def _callback(self, indata, outdata, frames, time_info, status):
@@ -264,8 +266,7 @@ class LiveSession:
                     break
                 if frames is not None and self.frames >= frames:
                     break
-                if not self.stream.active:
-                    raise DeviceError("the audio device stopped delivering audio (was it disconnected?)")
+                self._check_device_alive()
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -282,11 +283,28 @@ class LiveSession:
         summary["interrupted"] = interrupted
         return summary
 
+    def _check_device_alive(self) -> None:
+        """Raise DeviceError when the stream has stopped calling back (device or server gone).
+
+        PortAudio does not always notice: a JACK server that dies leaves the stream "active"
+        with no callbacks, so a stall of ``STALL_S`` seconds counts as a lost device.
+        """
+        now = time.monotonic()
+        if self.frames != self._last_frames or self._last_progress is None:
+            self._last_frames, self._last_progress = self.frames, now
+            return
+        limit = STALL_S if self.frames else 2 * STALL_S  # the first callback may take longer
+        if not self.stream.active or now - self._last_progress > limit:
+            self._device_lost = True
+            _skip_portaudio_exit_handler()
+            raise DeviceError("the audio device stopped delivering audio (disconnected, or its "
+                              "server stopped?)")
+
     def _close_stream(self) -> None:
         import sounddevice as sd
 
-        if self.stream is None:
-            return
+        if self.stream is None or self._device_lost:
+            return  # stopping a stream whose server is gone would wait forever
         try:
             self.stream.stop(ignore_errors=True)
             self.stream.close(ignore_errors=True)
@@ -325,3 +343,17 @@ class LiveSession:
             "signal_onset_sample": self.signal_onset,
             "xrun_frames": [int(f) for f in self.xrun_frames[: min(self.xruns, 64)]],
         }
+
+
+def _skip_portaudio_exit_handler() -> None:
+    """Keep sounddevice from terminating PortAudio at exit after its server vanished.
+
+    ``Pa_Terminate`` would wait forever for the dead JACK server; the OS frees everything.
+    """
+    import atexit
+
+    import sounddevice as sd
+
+    handler = getattr(sd, "_exit_handler", None)
+    if handler is not None:
+        atexit.unregister(handler)

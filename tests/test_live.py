@@ -157,3 +157,28 @@ def test_live_karaoke_through_jack_matches_offline_separation(jack, tmp_path):
     # The karaoke is not the input: the session really separated something.
     dry = music[:, mid].astype(np.float64)
     assert 10 * np.log10(np.sum(dry**2) / np.sum((dry - want) ** 2)) < 20.0
+
+
+def test_jack_server_dying_mid_run_is_a_one_line_device_error():
+    from .jackserver import JackServer, missing_tools
+
+    if missing_tools():
+        pytest.skip("JACK tools not installed")
+    server = JackServer().start()  # its own server: this test kills it
+    try:
+        live = subprocess.Popen(
+            [sys.executable, "-m", "rtsep.cli", "live", "--device", "system", "--jack-name", "doomed",
+             "--seconds", "60", "--quiet"],
+            env=server.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        server.wait_for_ports(["doomed:in_0", "doomed:out_0"], timeout=60)
+    finally:
+        server.stop()
+    try:
+        _, err = live.communicate(timeout=30)
+    finally:
+        if live.poll() is None:
+            live.kill()
+    assert live.returncode == 2, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("rtsep: error: the audio device stopped delivering audio")
+    assert "Traceback" not in err
