@@ -42,6 +42,8 @@ def register(app: typer.Typer) -> None:
         dc_weight: float = typer.Option(1.0, help="Weight of the deep-clustering loss."),
         remix_prob: float = typer.Option(0.5, help="Chance a track's vocals get another backing."),
         seed: int = typer.Option(0),
+        checkpoint_every: int = typer.Option(
+            0, min=0, help="Also write the model (with metrics) every N epochs; 0 = at the end."),
         threads: int = typer.Option(2, min=1, help="torch threads for training."),
     ) -> None:
         """Train a causal chimera separator with ideal-ratio-mask and deep-clustering targets."""
@@ -54,6 +56,7 @@ def register(app: typer.Typer) -> None:
             arch=arch, size=size, lookahead_frames=lookahead, preset=preset, epochs=epochs,
             steps_per_epoch=steps_per_epoch, batch=batch, seg_frames=seg_frames,
             dc_frames=dc_frames, lr=lr,
-            dc_weight=dc_weight, remix_prob=remix_prob, seed=seed, threads=threads,
+            dc_weight=dc_weight, remix_prob=remix_prob, seed=seed,
+            checkpoint_every=checkpoint_every, threads=threads,
             log=typer.echo)
         typer.echo(f"wrote {out}.json and {out}.safetensors; metrics: {doc['metrics']}")

@@ -66,8 +66,14 @@ def load_solo(files, sr: int, licences=()) -> tuple[list[np.ndarray], list[dict]
     for i, path in enumerate(map(Path, files)):
         x, file_sr = read_audio(path)
         signals.append(_to_mono(x, file_sr, sr))
-        provenance.append({"source": str(path),
-                           "licence": licences[i] if i < len(licences) else "unknown"})
+        entry = {"source": str(path),
+                 "licence": licences[i] if i < len(licences) else "unknown"}
+        # A text file beside the recording (NAME.txt for NAME.hq.ogg) carries its attribution.
+        for note in (path.with_suffix(".txt"), path.with_name(path.name.split(".")[0] + ".txt")):
+            if note.is_file():
+                entry["attribution"] = " ".join(note.read_text(errors="replace").split())
+                break
+        provenance.append(entry)
     return signals, provenance
 
 

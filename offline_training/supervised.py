@@ -63,8 +63,7 @@ def train_supervised(corpus_dirs, out, *, labelled_dirs=(), valid_dirs=(), licen
                      arch="CausalGRUSeparator", size="small", lookahead_frames=0,
                      preset="default", sr=44100, epochs=10, steps_per_epoch=50, batch=8,
                      seg_frames=100, dc_frames=16, lr=1e-3, dc_weight=1.0, remix_prob=0.5,
-                     seed=0,
-                     threads=2, log=print) -> dict:
+                     seed=0, checkpoint_every=0, threads=2, log=print) -> dict:
     """Train and save a model; returns the JSON written.
 
     Data folders are MUSDB-style (``rtsep.data``); ``licences`` name the licence of each
@@ -74,7 +73,6 @@ def train_supervised(corpus_dirs, out, *, labelled_dirs=(), valid_dirs=(), licen
     import torch
 
     from models import configs
-    from models.io import save_model
     from rtsep.config import geometry_for
     from rtsep.errors import ConfigError
 
@@ -128,23 +126,37 @@ def train_supervised(corpus_dirs, out, *, labelled_dirs=(), valid_dirs=(), licen
                         "dc_loss": round(float(dc), 5)})
         log(f"epoch {epoch + 1}/{epochs}: mask {mi:.4f}  dc {dc:.4f}  "
             f"({time.perf_counter() - started:.0f} s)")
+        last = epoch + 1 == epochs
+        if last or (checkpoint_every and (epoch + 1) % checkpoint_every == 0):
+            # A checkpoint is a complete model file (atomic writes), so a run stopped early
+            # still leaves a usable model with its metrics.
+            doc = _save(model, out, geometry, preset, sr, valid_pairs, valid_prov, provenance,
+                        history, started, log, dict(
+                            arch_size=size, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                            batch=batch, seg_frames=seg_frames, dc_frames=dc_frames, lr=lr,
+                            dc_weight=dc_weight, remix_prob=remix_prob, seed=seed))
+            model.train()
+    return doc
+
+
+def _save(model, out, geometry, preset, sr, valid_pairs, valid_prov, provenance, history,
+          started, log, recipe: dict) -> dict:
+    from models.io import save_model
+
     model.eval()
     metrics = {"train_mask_loss": history[-1]["mask_loss"],
                "train_dc_loss": history[-1]["dc_loss"]}
     if valid_pairs:
         metrics.update(evaluate(model, valid_pairs, geometry))
         metrics["valid_sources"] = [p["source"] for p in valid_prov]
-        log(f"validation: {metrics}")
+        log(f"validation after epoch {len(history)}: {metrics}")
     meta = {
         "sample_rate": sr,
         "stft": {"n_fft": geometry.n_fft, "hop": geometry.hop, "preset": preset},
         "training": {"method": "supervised", "recipe": "offline_training.supervised",
                      "loss": "sqrt-magnitude-weighted IRM MSE + dc_weight x weighted deep "
                              "clustering (vocal-dominance labels)",
-                     "arch_size": size, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
-                     "batch": batch, "seg_frames": seg_frames, "dc_frames": dc_frames,
-                     "lr": lr, "dc_weight": dc_weight,
-                     "remix_prob": remix_prob, "seed": seed, "history": history,
+                     **recipe, "epochs_done": len(history), "history": history,
                      "seconds": round(time.perf_counter() - started, 1)},
         "provenance": provenance,
         "metrics": metrics,

@@ -82,8 +82,10 @@ def test_training_lowers_loss_and_writes_a_loadable_model(tmp_path):
     doc = train_supervised([], tmp_path / "tiny", labelled_dirs=[DEV], valid_dirs=[DEV],
                            licences=["research"], arch="CausalTCNSeparator", size="tiny",
                            epochs=3, steps_per_epoch=8, batch=4, seg_frames=48, lr=1e-2,
-                           seed=0, threads=1, log=lines.append)
+                           seed=0, checkpoint_every=2, threads=1, log=lines.append)
+    assert sum(l.startswith("validation after epoch") for l in lines) == 2  # epochs 2 and 3
     hist = doc["training"]["history"]
+    assert doc["training"]["epochs_done"] == 3 and len(hist) == 3
     assert hist[-1]["mask_loss"] < hist[0]["mask_loss"]
     assert doc["training"]["method"] == "supervised"
     assert doc["provenance"][0]["licence"] == "research"
@@ -147,3 +149,4 @@ def test_solo_recordings_are_remixed_with_their_licences(tmp_path):
                            log=lambda *_: None)
     roles = [(p["role"], p["licence"]) for p in doc["provenance"]]
     assert roles == [("solo vocals", "CC BY 4.0"), ("solo accompaniment", "CC BY 4.0")]
+    assert "Kevin MacLeod" in doc["provenance"][1]["attribution"]  # from the .txt beside it
