@@ -12,7 +12,8 @@ def register(app: typer.Typer) -> None:
     def render_corpus_command(
         out: Path = typer.Argument(..., help="Folder for song_0000/, song_0001/, ..."),
         songs: int = typer.Option(100, "--songs", "-n", min=1, help="Number of songs."),
-        seconds: float = typer.Option(60.0, "--seconds", "-s", min=0.5, help="Length of each song."),
+        seconds: float = typer.Option(60.0, "--seconds", "-s", min=0.5,
+                                      help="Length of each song."),
         seed: int = typer.Option(0, "--seed", help="Corpus seed: the same seed, the same files."),
         sr: int = typer.Option(44100, "--sr", min=8000, max=96000, help="Sample rate in Hz."),
         workers: int = typer.Option(2, "--workers", "-j", min=1, help="Songs rendered at once."),

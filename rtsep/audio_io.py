@@ -111,7 +111,10 @@ def is_silent(x: np.ndarray, threshold_db: float = -120.0) -> bool:
 
 
 def _prepare(path: Path, x: np.ndarray, sr: int, subtype: str | None):
-    """Check ``x`` and choose the format: returns ``(frames (samples, channels), format, subtype)``."""
+    """Check ``x`` and choose the format.
+
+    Returns ``(frames (samples, channels) float64, format, subtype)``.
+    """
     x = np.asarray(x)
     if x.ndim == 1:
         x = x[None, :]
@@ -146,10 +149,11 @@ os.umask(_UMASK)
 
 
 def _no_peak_chunk(out: sf.SoundFile) -> None:
-    """Leave out the float-WAV PEAK chunk: it holds a timestamp, so equal audio gave unequal files."""
+    """Leave out the float-WAV PEAK chunk: it holds a timestamp, so equal audio made unequal
+    files."""
     try:
         sf._snd.sf_command(out._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
-    except AttributeError:  # a soundfile without these internals: files stay valid, only not bitwise
+    except AttributeError:  # soundfile without these internals: valid files, not bitwise equal
         pass
 
 
@@ -179,7 +183,8 @@ def _write_temp(path: Path, x: np.ndarray, sr: int, subtype: str | None) -> Path
     return tmp
 
 
-def write_audio(path: str | os.PathLike, x: np.ndarray, sr: int, subtype: str | None = None) -> Path:
+def write_audio(path: str | os.PathLike, x: np.ndarray, sr: int,
+                subtype: str | None = None) -> Path:
     """Write ``x (channels, samples)`` at ``sr`` Hz to ``path`` atomically; return the path.
 
     The default subtype is 32-bit float for .wav and 24-bit PCM for .flac. Parent folders are

@@ -52,7 +52,7 @@ def find_soundfont() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def fluidsynth_version() -> str:
-    """``"FluidSynth 2.3.1"``, or ``"FluidSynth (unknown version)"``: recorded with what it renders."""
+    """``"FluidSynth 2.3.1"`` (or ``"FluidSynth (unknown version)"``), recorded with renders."""
     try:
         out = subprocess.run([_fluidsynth(), "--version"], capture_output=True, text=True,
                              timeout=30).stdout

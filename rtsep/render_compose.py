@@ -50,7 +50,8 @@ class Part:
 
 @dataclass
 class Style:
-    """What varies between songs. Programs are 0-based GM numbers; the drum kit is a bank-128 preset."""
+    """What varies between songs. Programs are 0-based GM numbers; the drum kit is a bank-128
+    preset."""
 
     tonic: int = 60
     mode: str = "major"
@@ -171,7 +172,7 @@ def _melody(style: Style, bars: int, rng: np.random.Generator) -> Part:
 
 
 def compose(style: Style, seconds: float, seed: int) -> Song:
-    """A song of at least ``seconds`` seconds (whole bars) in ``style``; the same seed, the same song."""
+    """A song in ``style`` cut at ``seconds`` s (composed in whole bars); a seed gives one song."""
     rng = np.random.default_rng(seed)
     bars = max(2, int(np.ceil(seconds / (60.0 / style.tempo_bpm) / style.beats_per_bar)))
     parts = _accompaniment(style, bars) + [_melody(style, bars, rng)]

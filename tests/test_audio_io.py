@@ -212,7 +212,8 @@ def test_outputs_are_written_as_a_set(tmp_path):
     assert np.allclose(read_audio(paths["karaoke"])[0], -good, atol=1e-7)
 
 
-DATA = Path(os.environ.get("RTSEP_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = Path(os.environ.get("RTSEP_SHARED_DATA",
+                           Path(__file__).resolve().parents[2] / "shared" / "data"))
 AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".mp3"}
 
 
