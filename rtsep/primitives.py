@@ -124,7 +124,8 @@ class Hpss(_Primitive):
     ``harm`` is the causal median of the last ``harm_s`` seconds per bin; ``stable`` the median
     of ``stable_len`` frames taken every ``stable_s / stable_len`` seconds (a long window at a
     fraction of the cost, updated at that rate); ``perc`` the median over ``perc_hz`` of
-    frequency in the current frame.
+    frequency in the current frame. Windows start as silence, so for the first ``stable_s``
+    seconds the stable median is near 0 and the mask is close to a plain harmonic mask.
     """
 
     name = "hpss"
