@@ -7,7 +7,6 @@ Each subcommand lives in its own module defining ``register(app)``; add one line
 from __future__ import annotations
 
 import importlib
-import sys
 
 import typer
 
@@ -32,23 +31,9 @@ for _name in _COMMAND_MODULES:
 
 def main() -> None:
     """A user's mistake is one line on stderr and exit status 2, as in the ``rtsep`` command."""
-    from rtsep.errors import RtsepError
+    from rtsep.cli_runner import run
 
-    try:
-        app(standalone_mode=False)
-    except RtsepError as exc:
-        typer.echo(f"offline_training: error: {exc}", err=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # usage errors arrive here in standalone_mode=False
-        # typer may vendor click, so match its usage errors by shape instead of by import.
-        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    run(app, "offline_training")
 
 
 if __name__ == "__main__":

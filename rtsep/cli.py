@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import importlib
-import sys
 
 import typer
 
-from .errors import RtsepError
+from .cli_runner import run
 
 app = typer.Typer(
     add_completion=False,
@@ -30,37 +29,9 @@ for _name in _COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [RtsepError]
-    try:
-        from models.errors import ModelFileError
-
-        errors.append(ModelFileError)
-    except ImportError:
-        pass
-    return tuple(errors)
-
-
 def main() -> None:
     """Entry point: a user's mistake is one line on stderr and exit status 2, never a traceback."""
-    try:
-        app(standalone_mode=False)
-    except _user_errors() as exc:
-        typer.echo(f"rtsep: error: {exc}", err=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click's usage errors arrive here in standalone_mode=False
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
-        raise
+    run(app, "rtsep")
 
 
 if __name__ == "__main__":

@@ -127,3 +127,9 @@ def test_profile_reports_latency_rtf_and_stages(tmp_path):
         s = report["stages"][stage]
         assert s["p50_ms"] <= s["p99_ms"] <= s["max_ms"]
     assert "p99 ms" in proc.stdout
+
+
+def test_unknown_option_is_a_usage_error_not_a_traceback(tmp_path):
+    proc = rtsep("separate", tmp_path / "x.wav", "--out", tmp_path / "o", "--bogus")
+    assert proc.returncode == 2
+    assert "No such option" in proc.stderr and "Traceback" not in proc.stderr
