@@ -25,7 +25,8 @@ import time
 import numpy as np
 
 from .errors import ConfigError, DeviceError
-from .livestream import open_stream, stream_xrun_flags
+from .livestream import (close_stream, open_stream, session_summary,
+                         skip_portaudio_exit_handler, stream_xrun_flags)
 from .ringbuffer import RingBuffer
 
 OUT_MODES = ("karaoke", "vocals", "both", "sum")
@@ -296,20 +297,13 @@ class LiveSession:
         limit = STALL_S if self.frames else 2 * STALL_S  # the first callback may take longer
         if not self.stream.active or now - self._last_progress > limit:
             self._device_lost = True
-            _skip_portaudio_exit_handler()
+            skip_portaudio_exit_handler()
             raise DeviceError("the audio device stopped delivering audio (disconnected, or its "
                               "server stopped?)")
 
     def _close_stream(self) -> None:
-        import sounddevice as sd
-
-        if self.stream is None or self._device_lost:
-            return  # stopping a stream whose server is gone would wait forever
-        try:
-            self.stream.stop(ignore_errors=True)
-            self.stream.close(ignore_errors=True)
-        except sd.PortAudioError:
-            pass  # a vanished device cannot be stopped twice; the run already reports it
+        if self.stream is not None and not self._device_lost:
+            close_stream(self.stream)  # a stream whose server is gone would wait forever
 
     def device_latency_samples(self) -> int:
         """Input + output latency the stream reports (its own buffers), in samples."""
@@ -320,40 +314,5 @@ class LiveSession:
         return int(round(total * self.sr))
 
     def summary(self, wall_seconds: float) -> dict:
-        p50, p99 = self.compute_stats()
-        hop_s = self.hop / self.sr
-        return {
-            "duration_s": self.frames / self.sr,
-            "wall_s": wall_seconds,
-            "hops": self.hops,
-            "xruns": self.xruns,  # callbacks the session could not fill (compute was late)
-            "device_xruns": self.device_xruns,  # callbacks the audio system flagged itself
-            "input_overflows": self.input_overflows,
-            "cheap_hops": int(self.engine.cheap_hops),
-            "compute_p50_ms": 1000 * p50,
-            "compute_p99_ms": 1000 * p99,
-            "compute_p99_percent_of_hop": 100 * p99 / hop_s,
-            "hop": self.hop,
-            "samplerate": self.sr,
-            "blocksize": self.blocksize,
-            "latency_samples": self.measured_latency_samples,
-            "latency_ms": 1000 * self.measured_latency_samples / self.sr,
-            "algorithmic_latency_ms": 1000 * self.engine.latency_samples / self.sr,
-            "device_latency_ms": 1000 * self.device_latency_samples() / self.sr,
-            "signal_onset_sample": self.signal_onset,
-            "xrun_frames": [int(f) for f in self.xrun_frames[: min(self.xruns, 64)]],
-        }
-
-
-def _skip_portaudio_exit_handler() -> None:
-    """Keep sounddevice from terminating PortAudio at exit after its server vanished.
-
-    ``Pa_Terminate`` would wait forever for the dead JACK server; the OS frees everything.
-    """
-    import atexit
-
-    import sounddevice as sd
-
-    handler = getattr(sd, "_exit_handler", None)
-    if handler is not None:
-        atexit.unregister(handler)
+        """The end-of-run numbers (see ``rtsep.livestream.session_summary``)."""
+        return session_summary(self, wall_seconds)

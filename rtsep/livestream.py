@@ -140,3 +140,55 @@ def check_blocksize(blocksize) -> int | None:
     if blocksize is not None and not (16 <= int(blocksize) <= 8192):
         raise ConfigError(f"--blocksize must lie between 16 and 8192 frames, got {blocksize}")
     return blocksize
+
+
+def close_stream(stream) -> None:
+    """Stop and close ``stream``; PortAudio errors here (a vanished device) are not news."""
+    import sounddevice as sd
+
+    try:
+        stream.stop(ignore_errors=True)
+        stream.close(ignore_errors=True)
+    except sd.PortAudioError:
+        pass
+
+
+def skip_portaudio_exit_handler() -> None:
+    """Keep sounddevice from terminating PortAudio at exit after its server vanished.
+
+    ``Pa_Terminate`` would wait forever for the dead JACK server; the OS frees everything.
+    """
+    import atexit
+
+    import sounddevice as sd
+
+    handler = getattr(sd, "_exit_handler", None)
+    if handler is not None:
+        atexit.unregister(handler)
+
+
+def session_summary(self, wall_seconds: float) -> dict:
+    """End-of-run numbers of a :class:`LiveSession` ``self``: counts, compute times (ms), latencies."""
+    p50, p99 = self.compute_stats()
+    hop_s = self.hop / self.sr
+    return {
+        "duration_s": self.frames / self.sr,
+        "wall_s": wall_seconds,
+        "hops": self.hops,
+        "xruns": self.xruns,  # callbacks the session could not fill (compute was late)
+        "device_xruns": self.device_xruns,  # callbacks the audio system flagged itself
+        "input_overflows": self.input_overflows,
+        "cheap_hops": int(self.engine.cheap_hops),
+        "compute_p50_ms": 1000 * p50,
+        "compute_p99_ms": 1000 * p99,
+        "compute_p99_percent_of_hop": 100 * p99 / hop_s,
+        "hop": self.hop,
+        "samplerate": self.sr,
+        "blocksize": self.blocksize,
+        "latency_samples": self.measured_latency_samples,
+        "latency_ms": 1000 * self.measured_latency_samples / self.sr,
+        "algorithmic_latency_ms": 1000 * self.engine.latency_samples / self.sr,
+        "device_latency_ms": 1000 * self.device_latency_samples() / self.sr,
+        "signal_onset_sample": self.signal_onset,
+        "xrun_frames": [int(f) for f in self.xrun_frames[: min(self.xruns, 64)]],
+    }
