@@ -44,6 +44,7 @@ class _Primitive:
         self.n_bins = geometry.n_bins
         self.bin_hz = geometry.sr / geometry.n_fft
         self._out = np.zeros(self.n_bins)
+        self._clean = np.zeros(self.n_bins)
 
     def warmup(self) -> None:
         """Compile the kernels and run a few frames, then forget them."""
@@ -63,6 +64,12 @@ class _Primitive:
                 f"{self.name}: expected a float64 magnitude frame of shape ({self.n_bins},), "
                 f"got {mag.dtype} {mag.shape}"
             )
+        # A NaN or inf stored in a history (a sorted median window, the REPET ring) would spoil
+        # every later frame, not just this one; one sum (no allocation) detects it.
+        if not math.isfinite(mag.sum()):
+            np.copyto(self._clean, mag)
+            self._clean[~np.isfinite(self._clean)] = 0.0
+            mag = self._clean
         return self._step(mag)
 
     def _step(self, mag: np.ndarray) -> np.ndarray:  # pragma: no cover

@@ -234,3 +234,19 @@ def test_repet_does_not_model_music_by_the_silence_before_it():
     # right after the pause there is no similar past: neutral, not "all vocal"
     assert np.all(masks[first_music] == 0.5)
     assert prim.n_neighbours > 0  # later frames do find repeats in the music itself
+
+
+@pytest.mark.parametrize("name", ["repet", "hpss", "pitch"])
+def test_a_non_finite_frame_does_not_spoil_later_ones(name):
+    mags = _mags(song(2.0, channels=1)[0])
+    clean, _ = _masks(name, mags)
+    bad = mags.copy()
+    bad[120, ::7] = np.nan
+    bad[121, 3] = np.inf
+    spoiled, _ = _masks(name, bad)
+    assert np.all(np.isfinite(spoiled))
+    # the same as if those values had been silence
+    zeroed = np.nan_to_num(bad, nan=0.0, posinf=0.0)
+    expected, _ = _masks(name, zeroed)
+    np.testing.assert_array_equal(spoiled, expected)
+    assert not np.array_equal(spoiled[120], clean[120])
