@@ -39,7 +39,7 @@ class PrimitiveCandidate:
         self.combiner = MaskCombiner(
             n_bins=geometry.n_bins,
             n_primitives=len(self.primitives),
-            weights=config.weights,
+            weights=config.primitive_weights(),
             beta=config.beta,
         )
         self.embedding = np.zeros((geometry.n_bins, len(self.primitives)))

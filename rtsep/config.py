@@ -19,6 +19,9 @@ PRESET_HOPS = {"default": 256, "low-latency": 128}
 REFERENCE_N_FFT = 2048
 
 DEFAULT_PRIMITIVES = ("repet", "hpss", "pitch")
+# Clustering weight of each primitive when none are given: the best of a small grid on the dev
+# set (HPSS's mask is the least reliable), confirmed on a held-out rendered song (BENCHMARKS.md).
+DEFAULT_WEIGHTS = {"repet": 1.0, "hpss": 0.5, "pitch": 1.0, "score": 1.0}
 DEFAULT_MODEL = "default"  # in EngineConfig.models: the best shipped model for the sample rate
 
 
@@ -64,7 +67,7 @@ class EngineConfig:
 
     preset: str = "default"
     primitives: tuple[str, ...] = DEFAULT_PRIMITIVES
-    weights: tuple[float, ...] | None = None  # one per primitive; None = all 1
+    weights: tuple[float, ...] | None = None  # one per primitive; None = DEFAULT_WEIGHTS
     beta: float = 5.0  # hardness of primitive clustering (paper 000, Eq. 1)
     alpha: float | None = None  # Deep Karaoke threshold (paper 003); None = soft mask
     models: tuple[str, ...] = ()  # model names or paths; each becomes a candidate
@@ -79,6 +82,12 @@ class EngineConfig:
 
     def with_(self, **kw) -> "EngineConfig":
         return replace(self, **kw)
+
+    def primitive_weights(self) -> tuple[float, ...]:
+        """The clustering weight of each primitive, in the order of ``primitives``."""
+        if self.weights is not None:
+            return tuple(float(w) for w in self.weights)
+        return tuple(DEFAULT_WEIGHTS.get(name, 1.0) for name in self.primitives)
 
     def validate(self) -> None:
         if self.preset not in PRESET_HOPS:
