@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -33,7 +33,9 @@ def register(app: typer.Typer) -> None:
         blocksize: Optional[int] = typer.Option(None, help="Frames per device callback (default: one hop)."),
         buffer_hops: int = typer.Option(2, "--buffer-hops", help="Extra hops of output buffering against compute and scheduling jitter."),
         seconds: Optional[float] = typer.Option(None, help="Stop after this many seconds (default: Ctrl-C or end of file)."),
-        primitives_only: bool = typer.Option(True, "--primitives-only/--model", help="Use primitive clustering only (no model)."),
+        primitives_only: bool = typer.Option(False, "--primitives-only", help="Primitive clustering only: no model."),
+        model: Optional[List[str]] = typer.Option(None, "--model", "-m", help="Model name or file (repeatable; `rtsep models list`). Default: the best shipped model for the rate."),
+        backend: str = typer.Option("auto", help="auto, torch, onnx, cuda-graph or tensorrt."),
         stats_json: Optional[Path] = typer.Option(None, "--stats-json", help="Also write the end-of-run summary as JSON."),
         jack_name: Optional[str] = typer.Option(None, "--jack-name", help="JACK client name for this process (ports NAME:in_0, NAME:out_0, ...)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No status line."),
@@ -47,7 +49,8 @@ def register(app: typer.Typer) -> None:
             from .errors import ConfigError
 
             raise ConfigError(f"--out must be karaoke, vocals or both, got {out!r}")
-        config = engine_config_from_options(preset, alpha, None, None, 5.0)
+        config = engine_config_from_options(preset, alpha, None, None, 5.0, models=model,
+                                            primitives_only=primitives_only, backend=backend)
         if jack_name:
             from .devices import rescan
 

@@ -10,8 +10,9 @@ has used up all but one hop of the extra buffering computes cheap hops (last mas
 until it catches up.
 
 Delay added by the session on top of the device's own buffers, in samples:
-``measured_latency_samples = hop + priming_samples`` (``process_hop`` returns the previous
-hop; the priming covers one callback period, the hop remainder and ``extra_buffer_hops``).
+``measured_latency_samples = engine_delay + priming_samples``: ``process_hop`` returns the
+hop from ``engine_delay`` samples ago (one hop, plus any model look-ahead); the priming covers
+one callback period, the hop remainder and ``extra_buffer_hops``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ class LiveSession:
         self.file = None if self.mic else np.ascontiguousarray(source, dtype=np.float32)
         if self.file is not None and (self.file.ndim != 2 or self.file.shape[0] != self.channels):
             raise ConfigError(f"file audio must be shaped ({self.channels}, samples), got {self.file.shape}")
+        # Engine.process adds hop - 1 samples of priming for arbitrary blocks; process_hop
+        # does not, so its output hop is the input from (latency - hop + 1) samples ago.
+        self.engine_delay = int(engine.latency_samples) - (self.hop - 1)
+        if self.engine_delay < self.hop or self.engine_delay % self.hop:
+            raise ConfigError(f"engine delay {self.engine_delay} is not a whole number of hops")
         self.input_device, self.output_device = input_device, output_device
         self.out = out
         self.blocksize = int(blocksize or self.hop)
@@ -91,7 +97,7 @@ class LiveSession:
     @property
     def measured_latency_samples(self) -> int:
         """Samples from an input frame to its output frame, device buffers not included."""
-        return self.hop + self.priming_samples
+        return self.engine_delay + self.priming_samples
 
     def prepare(self) -> None:
         """Reset engine, rings and counters, and prime the output ring with silence."""
@@ -170,7 +176,8 @@ class LiveSession:
         hop, c = self.hop, self.channels
         self._x32 = np.zeros((c, hop), dtype=np.float32)
         self._x = np.zeros((c, hop))
-        self._prev = np.zeros((c, hop))  # the input hop the engine's next output hop belongs to
+        # Input hops waiting for their output: process_hop returns the hop from engine_delay ago.
+        self._dry = np.zeros((self.engine_delay // hop, c, hop))
         self._hop_out = np.zeros((self.ring_channels, hop), dtype=np.float32)
 
     def step(self) -> bool:
@@ -192,9 +199,10 @@ class LiveSession:
             self.signal_onset = self.hops * hop + int(np.argmax(np.any(x32 != 0, axis=0)))
         t0 = time.perf_counter()
         vocals = self.engine.process_hop(x, cheap=cheap)
-        self._layout(self._hop_out, vocals, self._prev)
+        self._layout(self._hop_out, vocals, self._dry[0])
         self._timings[self.hops % self._timings.shape[0]] = time.perf_counter() - t0
-        self._prev[:] = x
+        self._dry[:-1] = self._dry[1:]
+        self._dry[-1] = x
         self._out_ring.write(self._hop_out)
         self.hops += 1
         return True

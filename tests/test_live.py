@@ -106,11 +106,13 @@ def _run_live_session(jack, tmp_path: Path, music: np.ndarray, extra_args: list[
 
 def _offline_karaoke(music: np.ndarray, pad: int) -> np.ndarray:
     """`rtsep separate`'s karaoke of what the live engine saw: ``pad`` zeros, then the music."""
-    from rtsep.config import EngineConfig
+    from rtsep.cli_separate import engine_config_from_options
     from rtsep.separate import separate_array
 
+    # The same options as the live command line: default preset, primitives only.
+    config = engine_config_from_options("default", None, None, None, 5.0, primitives_only=True)
     x = np.concatenate([np.zeros((2, pad)), music.astype(np.float64)], axis=1)
-    _, karaoke = separate_array(x, SR, EngineConfig())
+    _, karaoke = separate_array(x, SR, config)
     return karaoke[:, pad:]
 
 
@@ -125,7 +127,7 @@ def _lag(reference: np.ndarray, delayed: np.ndarray, max_lag: int) -> int:
 def test_live_karaoke_through_jack_matches_offline_separation(jack, tmp_path):
     music = _music(SECONDS)
     rec, stats, err, player_latency = _run_live_session(jack, tmp_path, music,
-                                        ["--out", "karaoke", "--buffer-hops", "16", "--quiet"])
+                                        ["--out", "karaoke", "--primitives-only", "--buffer-hops", "16", "--quiet"])
     assert stats["interrupted"] is True  # stopped by SIGINT, cleanly, with a summary
     assert "xruns" in err and "latency" in err
     assert stats["duration_s"] >= 10.0

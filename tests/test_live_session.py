@@ -50,7 +50,8 @@ def test_output_is_the_offline_karaoke_delayed_by_the_declared_latency(music, bl
     session = LiveSession(Engine(SR, 2), "mic", out="karaoke", blocksize=blocksize)
     out = _drive(session, x)
     d = session.measured_latency_samples
-    assert d == session.hop + session.priming_samples
+    assert d == session.engine_delay + session.priming_samples
+    assert session.engine_delay == session.engine.latency_samples - session.hop + 1
     assert session.xruns == 0 and session.engine.cheap_hops == 0
     n = out.shape[1]
     np.testing.assert_allclose(out[:, :d], 0.0, atol=1e-9)  # silence until the delay has passed
