@@ -34,10 +34,23 @@ FALLBACK_SONG = SHARED_DATA / "mixtures" / "Karissa_Hobbs_-_Lets_Go_Fishin.hq.og
 
 
 def _music(seconds: float) -> np.ndarray:
-    """``(2, samples)`` float32 of real music with vocals at 44.1 kHz."""
+    """``(2, samples)`` float32 of real music with vocals at 44.1 kHz.
+
+    The project's FluidSynth song when ``rtsep.render`` exists and is long enough, else a
+    real CC BY recording from the shared data.
+    """
+    x = None
     try:
-        import rtsep.render  # noqa: F401  (the project's FluidSynth song, when it exists)
+        import rtsep.render  # noqa: F401
     except ImportError:
+        pass
+    else:
+        from .music import song
+
+        x = song(seconds, sr=SR, channels=2, offset_s=2.0)
+        if x.shape[1] < int(seconds * SR):
+            x = None
+    if x is None:
         if not FALLBACK_SONG.exists():
             pytest.skip("no rendered song (rtsep.render) and no shared data for a real recording")
         from rtsep.audio_io import read_audio
@@ -45,10 +58,6 @@ def _music(seconds: float) -> np.ndarray:
         x, sr = read_audio(FALLBACK_SONG)
         assert sr == SR
         x = x[:, int(20 * SR) : int((20 + seconds) * SR)]
-    else:
-        from .music import song
-
-        x = song(seconds, sr=SR, channels=2, offset_s=2.0)
     return np.ascontiguousarray(0.8 * x / np.max(np.abs(x)), dtype=np.float32)
 
 
