@@ -71,6 +71,7 @@ def export_onnx(name_or_path, out, dirs=()) -> dict:
     os.close(fd)
     try:
         export_step_onnx(model, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from other users
         os.replace(tmp, out)
     finally:
         Path(tmp).unlink(missing_ok=True)

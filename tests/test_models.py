@@ -238,3 +238,23 @@ def test_embeddings_of_selected_frames(arch):
         mask_s, emb_s = model(mag, embedding_frames=idx)
     assert torch.equal(mask, mask_s)
     torch.testing.assert_close(emb_s, emb[:, :, idx], rtol=0, atol=1e-6)
+
+
+def test_written_files_are_readable_by_others(tmp_path):
+    import stat
+
+    save_model(configs.create("CausalGRUSeparator", "tiny", N_BINS), tmp_path / "m", META)
+    for suffix in (".json", ".safetensors"):
+        mode = stat.S_IMODE((tmp_path / "m").with_suffix(suffix).stat().st_mode)
+        assert mode & stat.S_IROTH, oct(mode)
+
+
+def test_shipped_models_load_and_name_their_licences():
+    from models.catalog import list_models
+
+    shipped = [r for r in list_models() if r["shipped"]]
+    for row in shipped:
+        model, meta = load_model(row["path"], expect_n_bins=row["n_fft"] // 2 + 1)
+        assert meta["training"]["method"] != "untrained"
+        assert meta["provenance"] and all(p.get("licence") not in (None, "", "unknown")
+                                          for p in meta["provenance"])

@@ -44,6 +44,7 @@ def onnx_step_graph(model, meta: dict | None = None):
             return export_step_onnx(model)  # read-only cache: export in memory every time
         try:
             export_step_onnx(model, tmp)
+            os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from other users
             os.replace(tmp, path)
         finally:
             Path(tmp).unlink(missing_ok=True)
