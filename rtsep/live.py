@@ -82,7 +82,10 @@ class LiveSession:
         self.priming_samples = on_time + self.extra_buffer_hops * h
         self._cheap_backlog = on_time + max(0, self.extra_buffer_hops - 1) * h
         cap = 2 ** int(math.ceil(math.log2(4 * (self.priming_samples + b + h))))
-        self._in_ring = RingBuffer(self.channels, cap)
+        # The input ring holds 2 s or more: a worker stalled that long still finds every frame
+        # (and catches up with cheap hops) instead of losing input, which would shift the output.
+        in_cap = 2 ** int(math.ceil(math.log2(max(cap, 2 * self.sr))))
+        self._in_ring = RingBuffer(self.channels, in_cap)
         self._out_ring = RingBuffer(self.ring_channels, cap)
         self.captured = np.zeros((self.channels + self.input_offset if self.mic else 0,
                                   int(capture_seconds * self.sr)), dtype=np.float32)
