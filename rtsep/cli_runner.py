@@ -9,25 +9,16 @@ import sys
 
 import typer
 
-from .errors import RtsepError
+from .errors import ModelFileError, RtsepError
 
-
-def user_errors() -> tuple[type[BaseException], ...]:
-    """Exception classes whose message is meant for the user as it is."""
-    errors: list[type[BaseException]] = [RtsepError]
-    try:
-        from models.errors import ModelFileError
-
-        errors.append(ModelFileError)
-    except ImportError:
-        pass
-    return tuple(errors)
+# exceptions whose message is meant for the user as it is
+USER_ERRORS = (RtsepError, ModelFileError)
 
 
 def run(app: typer.Typer, prog: str) -> None:
     try:
         app(standalone_mode=False)
-    except user_errors() as exc:
+    except USER_ERRORS as exc:
         typer.echo(f"{prog}: error: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(
             f"{result['seconds']:.1f} s at {result['sr']} Hz x {result['channels']} ch in "
             f"{result['compute_seconds']:.1f} s ({1 / max(result['rtf'], 1e-9):.1f}x real time), "
-            f"latency {result['latency_ms']:.1f} ms"
+            f"latency {result['latency_ms']:.1f} ms, using {' + '.join(result['candidates'])}"
         )
         for name, path in result["outputs"].items():
             typer.echo(f"  {name:8s} {path}")

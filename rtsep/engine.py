@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .candidates import PrimitiveCandidate
-from .config import DEFAULT_MODEL, EngineConfig, StftGeometry, geometry_for
+from .config import EngineConfig, StftGeometry, geometry_for
 from .errors import ConfigError
 from .masking import MaskCombiner
 from .stft import StreamingSTFT
@@ -243,22 +243,16 @@ class Engine:
 
 def build_candidates(geometry: StftGeometry, config: EngineConfig) -> list:
     """Primitive clustering (unless disabled) followed by each model in ``config.models``."""
-    candidates = []
-    models = tuple(config.models)
-    use_primitives = config.use_primitives
-    if models == (DEFAULT_MODEL,):
-        # the best shipped model that fits this sample rate, else primitive clustering
-        from .model_candidates import default_model
+    from .model_candidates import resolve_default
 
-        best = default_model(geometry)
-        models = (best,) if best else ()
-        use_primitives = use_primitives or not models
-    if use_primitives:
+    config = resolve_default(config)
+    candidates = []
+    if config.use_primitives:
         candidates.append(PrimitiveCandidate(geometry, config))
-    if models:
+    if config.models:
         from .model_candidates import load_model_candidates
 
-        candidates.extend(load_model_candidates(models, geometry, config))
+        candidates.extend(load_model_candidates(config.models, geometry, config))
     if not candidates:
         raise ConfigError("nothing to run: primitives are off and no model is loaded")
     return candidates

@@ -5,6 +5,12 @@ is raised as an ``RtsepError`` subclass with a one-line message; the CLI prints 
 exits non-zero without a traceback.
 """
 
+# One class for both packages: ``models`` may not import ``rtsep``, so it defines the model-file
+# error and ``rtsep`` re-exports it (the CLI runner catches it beside RtsepError).
+from models.errors import ModelFileError
+
+__all__ = ["RtsepError", "AudioFileError", "DeviceError", "ModelFileError", "ConfigError"]
+
 
 class RtsepError(Exception):
     """Base class: the message is shown to the user as it is."""
@@ -16,10 +22,6 @@ class AudioFileError(RtsepError):
 
 class DeviceError(RtsepError):
     """An audio or MIDI device is unknown, busy, or went away."""
-
-
-class ModelFileError(RtsepError):
-    """A model file is missing, damaged, or does not match the engine."""
 
 
 class ConfigError(RtsepError):

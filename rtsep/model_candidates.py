@@ -6,10 +6,10 @@ Imports torch only when a model is actually loaded, so the primitives-only path 
 from __future__ import annotations
 
 from .candidates import ModelCandidate
-from .config import EngineConfig, StftGeometry
+from .config import DEFAULT_MODEL, EngineConfig, StftGeometry
 
-# Shipped models, best first; the engine uses the first one that matches its STFT by default.
-DEFAULT_MODEL_ORDER = ("bootstrap", "supervised")
+# Shipped models that may be the default, best first (each beats primitive clustering on dev).
+DEFAULT_MODEL_ORDER: tuple[str, ...] = ()
 
 
 def load_model_candidates(names, geometry: StftGeometry, config: EngineConfig) -> list:
@@ -30,17 +30,43 @@ def load_model_candidates(names, geometry: StftGeometry, config: EngineConfig) -
     return candidates
 
 
-def default_model(geometry: StftGeometry) -> str | None:
-    """Name of the best shipped model for this STFT geometry, or None if none fits.
+def default_model() -> str | None:
+    """Name of the best shipped model, or None when none is shipped (reads JSON only).
 
-    Reads JSON only. A model fits when its bins equal the engine's (the sample rate's STFT).
+    Only models named in ``DEFAULT_MODEL_ORDER`` qualify: a shipped model becomes the default
+    only once its dev-set figures beat primitive clustering (BENCHMARKS.md).
     """
     from models.catalog import list_models
 
-    rows = [r for r in list_models() if r.get("shipped") and "error" not in r]
-    fitting = [r for r in rows if r["n_fft"] // 2 + 1 == geometry.n_bins]
-    for prefix in DEFAULT_MODEL_ORDER:
-        for r in fitting:
-            if r["name"].startswith(prefix):
-                return r["name"]
-    return fitting[0]["name"] if fitting else None
+    shipped = {r["name"] for r in list_models() if r.get("shipped") and "error" not in r}
+    for name in DEFAULT_MODEL_ORDER:
+        if name in shipped:
+            return name
+    return None
+
+
+def resolve_default(config: EngineConfig) -> EngineConfig:
+    """Replace the ``default`` model sentinel by the best shipped model, or by primitives."""
+    from dataclasses import replace
+
+    if tuple(config.models) != (DEFAULT_MODEL,):
+        return config
+    best = default_model()
+    if best is None:
+        return replace(config, models=(), use_primitives=True)
+    return replace(config, models=(best,))
+
+
+def models_sample_rate(config: EngineConfig) -> int | None:
+    """The sample rate the configured models were trained at (None without models)."""
+    from models.catalog import resolve
+    from models.io import read_meta
+
+    from .errors import ConfigError
+
+    config = resolve_default(config)
+    rates = {int(read_meta(resolve(name))["sample_rate"]) for name in config.models}
+    if len(rates) > 1:
+        raise ConfigError(f"the models run at different sample rates ({sorted(rates)}); "
+                          "choose models of one rate")
+    return rates.pop() if rates else None

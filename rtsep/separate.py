@@ -32,19 +32,30 @@ def separate_array(
     block: int | None = None,
     engine=None,
     progress: Callable[[int, int], None] | None = None,
+    info: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Vocals and karaoke of ``x`` ``(channels, samples)``, latency-compensated, same shape.
 
     ``block`` is the number of samples handed to the engine per call (default: one hop).
-    ``progress(done, total)`` is called now and then with sample counts.
+    ``progress(done, total)`` is called now and then with sample counts. When the configured
+    models were trained at another sample rate, the signal is resampled to it and back; the
+    karaoke is then the input minus the vocals, so the two still sum to the input. ``info``,
+    if given, receives the engine's rate and latency.
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
         raise ConfigError(f"expected audio shaped (channels, samples), got {x.shape}")
-    engine = engine or make_engine(sr, x.shape[0], config)
+    if engine is None:
+        rate = _processing_rate(sr, config)
+        if rate != sr:
+            return _separate_resampled(x, sr, rate, config, block, progress, info)
+        engine = make_engine(sr, x.shape[0], config)
     engine.reset()
     n = x.shape[1]
     latency = engine.latency_samples
+    if info is not None:
+        info.update(rate=engine.sr, latency_samples=latency, latency_ms=engine.latency_ms,
+                    candidates=[c.name for c in engine.candidates])
     block = int(block or engine.hop)
     if block < 1:
         raise ConfigError(f"block size must be at least 1 sample, got {block}")
@@ -68,6 +79,29 @@ def separate_array(
     return vocals[:, latency:], karaoke[:, latency:]
 
 
+def _processing_rate(sr: int, config: EngineConfig | None) -> int:
+    """The rate the engine must run at: the models' training rate, or the input's own."""
+    if config is None or not config.models:
+        return sr
+    from .model_candidates import models_sample_rate
+
+    return models_sample_rate(config) or sr
+
+
+def _separate_resampled(x, sr, rate, config, block, progress, info):
+    import librosa
+
+    resampled = librosa.resample(x, orig_sr=sr, target_sr=rate, res_type="soxr_hq", axis=-1)
+    vocals, _ = separate_array(resampled, rate, config, block=block, progress=progress, info=info)
+    vocals = librosa.resample(vocals, orig_sr=rate, target_sr=sr, res_type="soxr_hq", axis=-1)
+    out = np.zeros_like(x)
+    n = min(out.shape[1], vocals.shape[1])
+    out[:, :n] = vocals[:, :n]
+    if info is not None:
+        info["resampled_from"] = sr
+    return out, x - out
+
+
 def separate_file(
     input_path: str | Path,
     out_dir: str | Path,
@@ -84,9 +118,9 @@ def separate_file(
     from .audio_io import is_silent, read_audio, write_outputs_atomically
 
     x, sr = read_audio(input_path)
-    engine = make_engine(sr, x.shape[0], config)
+    info: dict = {}
     t0 = time.perf_counter()
-    vocals, karaoke = separate_array(x, sr, config, engine=engine, progress=progress)
+    vocals, karaoke = separate_array(x, sr, config, progress=progress, info=info)
     elapsed = time.perf_counter() - t0
     out_dir = Path(out_dir)
     paths = {"vocals": out_dir / "vocals.wav", "karaoke": out_dir / "karaoke.wav"}
@@ -98,8 +132,10 @@ def separate_file(
         "sr": sr,
         "channels": int(x.shape[0]),
         "seconds": x.shape[1] / sr,
-        "latency_samples": engine.latency_samples,
-        "latency_ms": engine.latency_ms,
+        "latency_samples": info["latency_samples"],
+        "latency_ms": info["latency_ms"],
+        "engine_rate": info["rate"],
+        "candidates": info["candidates"],
         "compute_seconds": elapsed,
         "rtf": elapsed / max(x.shape[1] / sr, 1e-9),
         "silent_input": bool(is_silent(x)),
