@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from .errors import ConfigError, DeviceError
-from .livestream import (close_stream, open_stream, session_summary,
+from .livestream import (close_stream, layout_hop, open_stream, session_summary,
                          skip_portaudio_exit_handler, stream_xrun_flags)
 from .ringbuffer import RingBuffer
 
@@ -202,30 +202,13 @@ class LiveSession:
             self.signal_onset = self.hops * hop + int(np.argmax(np.any(x32 != 0, axis=0)))
         t0 = time.perf_counter()
         vocals = self.engine.process_hop(x, cheap=cheap)
-        self._layout(self._hop_out, vocals, self._dry[0])
+        layout_hop(self._hop_out, vocals, self._dry[0], self.out)
         self._timings[self.hops % self._timings.shape[0]] = time.perf_counter() - t0
         self._dry[:-1] = self._dry[1:]
         self._dry[-1] = x
         self._out_ring.write(self._hop_out)
         self.hops += 1
         return True
-
-    def _layout(self, out: np.ndarray, vocals: np.ndarray, dry: np.ndarray) -> None:
-        """Fill the output hop ``out`` (ring channels, hop) from the engine's vocal hop."""
-        if self.out == "sum":
-            out[:] = dry.mean(axis=0) if out.shape[0] != dry.shape[0] else dry
-            return
-        karaoke = dry - vocals
-        groups = {"vocals": [vocals], "karaoke": [karaoke], "both": [vocals, karaoke]}[self.out]
-        width = out.shape[0] // len(groups)
-        for g, sig in enumerate(groups):
-            dst = out[g * width : (g + 1) * width]
-            if sig.shape[0] == width:
-                dst[:] = sig
-            elif sig.shape[0] == 1:
-                dst[:] = sig[0]  # mono engine: the same signal on every channel of the group
-            else:
-                dst[:] = sig.mean(axis=0)
 
     # -- control ---------------------------------------------------------------------------
     def compute_stats(self, last_hops: int | None = None) -> tuple[float, float]:

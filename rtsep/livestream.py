@@ -35,6 +35,28 @@ def open_stream(session):
         raise DeviceError(f"cannot open the audio stream at {session.sr} Hz: {msg}; {_HINT}") from None
 
 
+def layout_hop(out: np.ndarray, vocals: np.ndarray, dry: np.ndarray, mode: str) -> None:
+    """Fill one output hop ``out`` ``(ring channels, hop)`` for ``--out mode``.
+
+    ``vocals`` and ``dry`` (the input hop they belong to) are ``(engine channels, hop)``; the
+    karaoke is ``dry - vocals``. A mono engine's signal goes to every channel of its group.
+    """
+    if mode == "sum":  # vocals + karaoke: the delayed input itself
+        out[:] = dry.mean(axis=0) if out.shape[0] != dry.shape[0] else dry
+        return
+    karaoke = dry - vocals
+    groups = {"vocals": [vocals], "karaoke": [karaoke], "both": [vocals, karaoke]}[mode]
+    width = out.shape[0] // len(groups)
+    for g, sig in enumerate(groups):
+        dst = out[g * width : (g + 1) * width]
+        if sig.shape[0] == width:
+            dst[:] = sig
+        elif sig.shape[0] == 1:
+            dst[:] = sig[0]
+        else:
+            dst[:] = sig.mean(axis=0)
+
+
 def stream_xrun_flags(status) -> bool:
     """True when PortAudio reports lost or invented frames in a callback's ``status``."""
     return bool(status.input_overflow or status.input_underflow
