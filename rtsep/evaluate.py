@@ -80,6 +80,15 @@ class _Runner:
                 time.perf_counter() - t0
         from .separate import make_engine, separate_array
 
+        if method.config.models:
+            from .model_candidates import models_sample_rate
+
+            if (models_sample_rate(method.config) or sr) != sr:
+                # models trained at another rate: separate_array resamples to it and back, as
+                # `rtsep separate` does, with an engine of its own (so the time includes loading)
+                t0 = time.perf_counter()
+                v, k = separate_array(x, sr, method.config)
+                return v, k, time.perf_counter() - t0
         key = (method.name, sr, x.shape[0])
         if key not in self._engines:
             # compile and warm the kernels outside the timed region, as a live stream would

@@ -183,3 +183,8 @@ def test_a_model_file_evaluates_through_the_engine(tiny_dataset, tmp_path):
     row = results.lookup("tiny-gru", "vocals")
     assert np.isfinite(row["sdr"]) and row["speed_x_rt"] > 0
     assert results.lookup("tiny-gru", "karaoke")["tracks"] == 1
+    # a 16 kHz mono track: the 44.1 kHz model runs on a resampled copy, as in `rtsep separate`
+    mix, voc = song(2.0, sr=16000, channels=1, with_vocals=True)
+    write_track(tmp_path / "low" / "mono16k", mix, voc, 16000)
+    results = evaluate(tmp_path / "low", [spec])
+    assert all(np.isfinite(r["sdr"]) for r in results.rows)
