@@ -101,6 +101,13 @@ def _run_live_session(jack, tmp_path: Path, music: np.ndarray, extra_args: list[
         assert player.wait(timeout=10) == 0
         live.send_signal(signal.SIGINT)  # what Ctrl-C does
         _, err = live.communicate(timeout=20)
+    except BaseException as exc:
+        for proc in (player, live):
+            if proc.poll() is None:
+                proc.kill()
+        _, live_err = live.communicate(timeout=10)
+        raise AssertionError(f"{exc!r}; graph {jack.connections()}; rtsep live said: "
+                             f"{live_err[-1500:]}") from exc
     finally:
         for proc in (player, live):
             if proc.poll() is None:
