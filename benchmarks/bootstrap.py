@@ -37,9 +37,11 @@ SR = 44100
 
 
 def render(w: Path, songs: int, seconds: float) -> None:
+    """The training corpus (seed 100) and a held-out rendered test set (seed 999, 6 x 15 s)."""
     from offline_training.corpus import render_corpus
 
     render_corpus(w / "corpus", songs, seconds, seed=100)
+    render_corpus(w / "heldout", 6, 15.0, seed=999)
 
 
 def q1_run(w: Path) -> None:
@@ -108,12 +110,12 @@ def train_sup(w: Path, steps: int, batch: int, crop_s: float, seed: int = 0) -> 
     })
 
 
-def _dev_tracks():
+def _dev_tracks(root: Path | None = None):
     import librosa
 
     from rtsep.data import load_track, track_folders
 
-    for folder in track_folders(SHARED / "dev"):
+    for folder in track_folders(root or SHARED / "dev"):
         t = load_track(folder)
         if t.sr != SR:
             res = [librosa.resample(a, orig_sr=t.sr, target_sr=SR)
@@ -124,7 +126,7 @@ def _dev_tracks():
         yield t
 
 
-def evaluate(w: Path, models: list[str]) -> None:
+def evaluate(w: Path, models: list[str], dev: Path | None = None) -> None:
     from rtsep.config import EngineConfig
     from rtsep.metrics import separation_scores
     from rtsep.separate import separate_array
@@ -134,9 +136,10 @@ def evaluate(w: Path, models: list[str]) -> None:
         name, path = spec.split("=", 1)
         methods[name] = EngineConfig(models=(path,), use_primitives=False)
     rows = []
-    cache = w / "eval_rows"
+    tag = "" if dev is None else "_" + dev.name
+    cache = w / f"eval_rows{tag}"
     cache.mkdir(parents=True, exist_ok=True)
-    tracks = list(_dev_tracks())
+    tracks = list(_dev_tracks(dev))
     for name, cfg in methods.items():
         # One file per method, so a method scored earlier is not streamed again.
         path = cache / (name.split(" ")[0] + ".json")
@@ -159,7 +162,7 @@ def evaluate(w: Path, models: list[str]) -> None:
         summary[name] = {k: float(np.nanmedian([r[k] for r in mine]))
                          for k in ("sdr", "si_sdr", "si_sdri")}
         summary[name]["mean_sdr"] = float(np.nanmean([r["sdr"] for r in mine]))
-    (w / "eval.json").write_text(json.dumps({"rows": rows, "summary": summary}, indent=2))
+    (w / f"eval{tag}.json").write_text(json.dumps({"rows": rows, "summary": summary}, indent=2))
     print("| method | vocals SDR median (dB) | vocals SDR mean | SI-SDR median | SI-SDRi median |")
     print("| --- | --- | --- | --- | --- |")
     for name, s in summary.items():
@@ -213,10 +216,17 @@ def ship(w: Path, model: Path, name: str) -> None:
     from models.io import load_model, save_model
 
     net, doc = load_model(model)
+    from offline_training.bootstrap import licence_of
+
     for entry in doc["provenance"]:
         src = Path(entry["source"])
-        entry["source"] = (f"rendered corpus (seed 100)/{src.parent.name}/{src.name}"
-                           if (src.parent / "meta.json").is_file() else f"mixtures/{src.name}")
+        if src.parent.name.startswith("song_"):
+            entry["source"] = f"rendered corpus (seed 100)/{src.parent.name}/{src.name}"
+        else:
+            entry["source"] = f"shared/data/mixtures/{src.name}"
+            # the run recorded each file's licence when it was segmented; re-read it here so a
+            # fix to licence_of reaches the shipped JSON
+            entry["licence"] = licence_of(SHARED / "mixtures" / src.name, entry["licence"])
     summary = json.loads((w / "eval.json").read_text())["summary"]
     key = next((k for k in summary if k.startswith(model.name)), None)
     metrics = dict(doc["metrics"])
@@ -241,6 +251,8 @@ def main() -> None:
     ap.add_argument("--crop-s", type=float, default=2.0)
     ap.add_argument("--model", action="append", default=[],
                     help="NAME=PATH for evaluate; PATH=NAME for ship")
+    ap.add_argument("--dev", type=Path, default=None,
+                    help="labelled folder for evaluate (default: the shared dev set)")
     ap.add_argument("--figure", type=Path,
                     default=REPO / "benchmarks" / "figures" / "bootstrap_confidence.png")
     a = ap.parse_args()
@@ -248,7 +260,7 @@ def main() -> None:
     {"render": lambda: render(w, a.songs, a.seconds), "q1-run": lambda: q1_run(w),
      "sup-sources": lambda: sup_sources(w),
      "train-sup": lambda: train_sup(w, a.steps, a.batch, a.crop_s),
-     "evaluate": lambda: evaluate(w, a.model),
+     "evaluate": lambda: evaluate(w, a.model, a.dev),
      "confidence": lambda: confidence(w, a.figure),
      "ship": lambda: [ship(w, Path(m.split("=")[0]), m.split("=")[1]) for m in a.model],
      }[a.step]()

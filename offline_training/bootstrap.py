@@ -60,10 +60,13 @@ class BootstrapOptions:
 
 
 def licence_of(path: Path, default: str) -> str:
-    """A file's licence: ``STEM.txt`` beside it (its last line naming one), else a ``meta.json``
+    """A file's licence: ``STEM.txt`` beside it (its last line naming one; STEM without any
+    suffix also counts), else a ``meta.json``
     or ``provenance.json`` in its folder with a ``licence`` field, else ``default``."""
-    txt = path.with_suffix(".txt")
-    if txt.is_file():
+    # "song.hq.ogg" is described by "song.hq.txt" or by "song.txt"
+    candidates = [path.with_suffix(".txt"), path.with_name(path.name.split(".")[0] + ".txt")]
+    txt = next((c for c in candidates if c.is_file()), None)
+    if txt is not None:
         lines = [ln.strip() for ln in txt.read_text(errors="replace").splitlines() if ln.strip()]
         named = [ln for ln in lines if any(k in ln.lower() for k in ("cc", "public domain",
                                                                        "licen"))]
@@ -147,12 +150,17 @@ def stage_teacher(opts: BootstrapOptions, segments: list[dict], rank: int, world
     """This rank's share of the teacher: every kept segment of files[rank::world]."""
     from rtsep.jsonio import write_json_atomic
 
+    from rtsep.progress import ProgressLine
+
     from .remix import SourceBank
 
     files = sorted({s["file"] for s in segments if s["kept"]})[rank::world]
     todo = [s for s in segments if s["kept"] and s["file"] in set(files)]
     done = 0
-    for f in files:
+    bar = ProgressLine("teacher") if rank == 0 else None
+    for n_file, f in enumerate(files):
+        if bar is not None:
+            bar.update(n_file, len(files))
         mine = [s for s in todo if s["file"] == f
                 and not (opts.run / "teacher" / f"{s['key']}.json").is_file()]
         if not mine:
@@ -169,6 +177,9 @@ def stage_teacher(opts: BootstrapOptions, segments: list[dict], rank: int, world
             done += 1
             log(f"teacher {s['key']} confidence {res.confidence:.3f} "
                 f"({time.perf_counter() - t0:.1f}s)")
+    if bar is not None:
+        bar.update(len(files), len(files))
+        bar.close()
     log(f"teacher: {done} segments computed on this rank")
 
 

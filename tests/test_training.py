@@ -230,3 +230,16 @@ def test_cli_errors_and_forwarding(tmp_path):
     probe = "import sys, rtsep.cli; print('offline_training' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True,
                           text=True).stdout.strip() == "False"
+
+
+def test_licence_is_read_from_the_description_beside_the_file(tmp_path):
+    from offline_training.bootstrap import licence_of
+
+    song = tmp_path / "Artist_-_Song.hq.ogg"
+    song.write_bytes(b"")
+    assert licence_of(song, "unknown") == "unknown"
+    (tmp_path / "Artist_-_Song.txt").write_text(
+        "Song by Artist is licensed under a Creative Commons Attribution License.\n"
+        "From somewhere: https://example.org/song\n"
+        "CC-BY https://creativecommons.org/licenses/by/3.0/\n")
+    assert licence_of(song, "unknown") == "CC-BY https://creativecommons.org/licenses/by/3.0/"
