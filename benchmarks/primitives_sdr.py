@@ -15,10 +15,6 @@ import os
 import sys
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path, and benchmarks/kernels.py
-# would shadow the ``kernels`` package.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402

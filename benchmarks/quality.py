@@ -24,18 +24,15 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path, and benchmarks/kernels.py
-# would shadow the ``kernels`` package.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import numpy as np  # noqa: E402
 
+from common import machine, replace_section  # noqa: E402
+from librosa_refs import librosa_hpss, librosa_repet_sim  # noqa: E402
 from rtsep.data import dev_set  # noqa: E402
 from rtsep.eval_methods import Method  # noqa: E402
 from rtsep.evaluate import evaluate, format_table, write_json  # noqa: E402
@@ -43,61 +40,6 @@ from rtsep.evaluate import evaluate, format_table, write_json  # noqa: E402
 ENGINE_METHODS = ["mixture", "oracle-irm", "oracle-ibm", "repet", "hpss", "pitch", "pcl",
                   "pcl-alpha0.5:alpha=0.5", "pcl-low-latency:preset=low-latency"]
 SECTION = "## Quality"
-
-
-def _scaled(n: int, sr: int) -> int:
-    return max(256, 2 * int(round(n * sr / 44100 / 2)))
-
-
-def _apply_masks(x: np.ndarray, specs: np.ndarray, mask_v: np.ndarray, mask_k: np.ndarray,
-                 hop: int) -> tuple[np.ndarray, np.ndarray]:
-    import librosa
-
-    n = x.shape[1]
-    vocals = librosa.istft(specs * mask_v[None], hop_length=hop, length=n)
-    karaoke = librosa.istft(specs * mask_k[None], hop_length=hop, length=n)
-    return vocals, karaoke
-
-
-def librosa_repet_sim(x: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
-    """``x`` ``(channels, samples)``; masks from the channel-mean magnitude, for every channel."""
-    import librosa
-
-    n_fft = _scaled(2048, sr)
-    hop = n_fft // 4
-    specs = librosa.stft(x, n_fft=n_fft, hop_length=hop)
-    mag = np.abs(specs).mean(axis=0)
-    width = int(librosa.time_to_frames(2.0, sr=sr, hop_length=hop))
-    width = max(1, min(width, (mag.shape[1] - 1) // 2))  # nn_filter needs 2*width < frames
-    repeating = np.minimum(mag, librosa.decompose.nn_filter(
-        mag, aggregate=np.median, metric="cosine", width=width))
-    mask_k = librosa.util.softmask(repeating, 2 * (mag - repeating), power=2)
-    mask_v = librosa.util.softmask(mag - repeating, 10 * repeating, power=2)
-    return _apply_masks(x, specs, mask_v, mask_k, hop)
-
-
-def librosa_hpss(x: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
-    """Percussive part at a long window as vocals, harmonic part as karaoke (see above)."""
-    import librosa
-
-    n_fft = _scaled(8192, sr)
-    hop = n_fft // 4
-    specs = librosa.stft(x, n_fft=n_fft, hop_length=hop)
-    harmonic, percussive = librosa.decompose.hpss(np.abs(specs).mean(axis=0), mask=True)
-    return _apply_masks(x, specs, percussive, harmonic, hop)
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return f"{model}, {os.cpu_count()} cores"
 
 
 def metric_timing(dataset: Path) -> str:
@@ -154,23 +96,6 @@ def section(results, command: str, timing: str = "") -> str:
     return SECTION + "\n\n" + "\n\n".join(wrapped) + "\n"
 
 
-def replace_section(path: Path, text: str) -> None:
-    """Swap the Quality section of ``path`` for ``text``; other sections stay as they are."""
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    lines = old.splitlines(keepends=True)
-    start = next((i for i, l in enumerate(lines) if l.strip() == SECTION), None)
-    if start is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-                   len(lines))
-        new = "".join(lines[:start]) + text + ("\n" if end < len(lines) else "") + \
-            "".join(lines[end:])
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(new)
-    os.replace(tmp, path)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", type=Path, default=None, help="default: shared/data/dev")
@@ -194,7 +119,7 @@ def main() -> None:
         root = Path(__file__).resolve().parents[1]
         timing = metric_timing(dataset)
         print(timing)
-        replace_section(root / "BENCHMARKS.md", section(results, command, timing))
+        replace_section(SECTION, section(results, command, timing), root / "BENCHMARKS.md")
         print(f"updated {root / 'BENCHMARKS.md'}")
 
 

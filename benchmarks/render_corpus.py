@@ -12,14 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path; keep package names unshadowed.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 from offline_training.corpus import render_corpus  # noqa: E402
 from rtsep.render_attack import attack_delays  # noqa: E402

@@ -11,34 +11,17 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import platform
 import resource
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
+from common import machine, replace_section  # noqa: E402
 from librosa_refs import REFERENCES  # noqa: E402
 from rtsep.config import EngineConfig  # noqa: E402
 from rtsep.profile import pin_to_one_core, profile_engine, test_signal  # noqa: E402
 from rtsep.separate import separate_array  # noqa: E402
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, pinned to 1 core, Python {platform.python_version()}"
 
 
 def run(seconds: float, repeats: int) -> str:
@@ -71,7 +54,7 @@ def run(seconds: float, repeats: int) -> str:
     lines = [
         "## Speed",
         "",
-        f"Machine: {machine()}. Date: {datetime.date.today()}. Command: "
+        f"Machine: {machine()}, pinned to one core. Date: {datetime.date.today()}. Command: "
         f"`.venv/bin/python benchmarks/speed.py --seconds {seconds:g} --repeats {repeats} --write`.",
         f"Signal: the rendered default song, {seconds:g} s, 44.1 kHz stereo. Medians of {repeats} runs.",
         "",
@@ -90,18 +73,6 @@ def run(seconds: float, repeats: int) -> str:
     return "\n".join(lines)
 
 
-def replace_section(path: Path, heading: str, text: str) -> None:
-    """Replace the section starting at ``heading`` (up to the next '## ') in ``path``."""
-    old = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    start = old.find(heading + "\n")
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = old.find("\n## ", start + len(heading))
-        new = old[:start] + text + (old[end + 1 :] if end >= 0 else "")
-    path.write_text(new.rstrip("\n") + "\n")
-
-
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=30.0)
@@ -111,4 +82,4 @@ if __name__ == "__main__":
     table = run(args.seconds, args.repeats)
     print(table)
     if args.write:
-        replace_section(ROOT / "BENCHMARKS.md", "## Speed", table)
+        replace_section("## Speed", table)

@@ -1,5 +1,5 @@
-"""Named configurations: ``tiny`` (a few thousand parameters, for tests and CLI smoke runs) and
-``small`` (the shippable size, within the per-hop compute budget on one CPU core; see
+"""Named configurations: ``tiny`` (a few thousand parameters, for tests and CLI smoke runs),
+``compact`` (about 115k parameters, small enough to keep as a test fixture) and ``small`` (the shippable size, within the per-hop compute budget on one CPU core; see
 BENCHMARKS.md, "Model backends").
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 SIZES = {
     "CausalGRUSeparator": {
         "tiny": dict(n_features=8, hidden=12, layers=2, emb_dim=4, emb_rank=4),
+        "compact": dict(n_features=32, hidden=48, layers=1, emb_dim=8, emb_rank=8),
         "small": dict(n_features=96, hidden=128, layers=2, emb_dim=20, emb_rank=32),
     },
     "CausalTCNSeparator": {

@@ -48,8 +48,13 @@ def _pick(rng: np.random.Generator, table: dict) -> int:
     return int(rng.choice(sorted(table)))
 
 
-def random_style(rng: np.random.Generator) -> tuple[Style, str]:
-    """A random key, tempo, meter, swing and set of programs; returns ``(style, style name)``."""
+def random_style(rng: np.random.Generator, vocal_programs: dict | None = None
+                 ) -> tuple[Style, str]:
+    """A random key, tempo, meter, swing and set of programs; returns ``(style, style name)``.
+
+    ``vocal_programs`` replaces the voice patches for the lead line (a corpus whose "vocals"
+    are, say, a synth lead: a second domain for model-selection experiments).
+    """
     name = STYLES[int(rng.integers(len(STYLES)))]
     mode = "major" if rng.random() < 0.6 else "minor"
     progressions = PROGRESSIONS[mode]
@@ -61,11 +66,12 @@ def random_style(rng: np.random.Generator) -> tuple[Style, str]:
         beats_per_bar=3 if name == "waltz" else 4,
         swing=float(rng.uniform(0.6, 1.0)) if name == "swing" else 0.0,
         progression=progressions[int(rng.integers(len(progressions)))],
-        vocal_program=_pick(rng, VOCAL_PROGRAMS),
+        vocal_program=_pick(rng, vocal_programs or VOCAL_PROGRAMS),
         bass_program=_pick(rng, BASS_PROGRAMS),
         chord_program=_pick(rng, CHORD_PROGRAMS),
         pad_program=_pick(rng, PAD_PROGRAMS) if rng.random() < 0.5 else None,
-        counter_program=_pick(rng, COUNTER_PROGRAMS),
+        counter_program=_pick(rng, {p: n for p, n in COUNTER_PROGRAMS.items()
+                                    if p not in (vocal_programs or {})} or COUNTER_PROGRAMS),
         drum_kit=_pick(rng, DRUM_KITS[name]),
     )
     return style, name
@@ -76,8 +82,8 @@ def song_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0])
 
 
-def _programs(style: Style, style_name: str) -> dict:
-    names = {"vocals": (style.vocal_program, VOCAL_PROGRAMS),
+def _programs(style: Style, style_name: str, vocal_programs: dict | None = None) -> dict:
+    names = {"vocals": (style.vocal_program, vocal_programs or VOCAL_PROGRAMS),
              "bass": (style.bass_program, BASS_PROGRAMS),
              "chords": (style.chord_program, CHORD_PROGRAMS),
              "pad": (style.pad_program, PAD_PROGRAMS),
@@ -89,7 +95,7 @@ def _programs(style: Style, style_name: str) -> dict:
 
 
 def render_song(out_dir: str | os.PathLike, index: int, seconds: float, seed: int,
-                sr: int = 44100) -> Path:
+                sr: int = 44100, vocal_programs: dict | None = None) -> Path:
     """Render song ``index`` of the corpus drawn with ``seed`` into ``out_dir/song_XXXX``.
 
     The folder is built under a temporary name and renamed when complete. A folder whose
@@ -103,6 +109,8 @@ def render_song(out_dir: str | os.PathLike, index: int, seconds: float, seed: in
     s_seed = song_seed(seed, index)
     wanted = {"corpus_seed": int(seed), "index": int(index), "seed": s_seed,
               "seconds": float(seconds), "sr": int(sr)}
+    if vocal_programs:
+        wanted["vocal_programs"] = sorted(int(p) for p in vocal_programs)
     meta_path = final / "meta.json"
     if meta_path.is_file():
         try:
@@ -112,7 +120,7 @@ def render_song(out_dir: str | os.PathLike, index: int, seconds: float, seed: in
         except (OSError, ValueError):
             pass
     rng = np.random.default_rng(s_seed)
-    style, style_name = random_style(rng)
+    style, style_name = random_style(rng, vocal_programs)
     vocal_db = float(np.round(rng.uniform(*VOCAL_DB_RANGE), 2))
     song = compose(style, seconds, int(rng.integers(2 ** 31)))
     try:
@@ -129,7 +137,7 @@ def render_song(out_dir: str | os.PathLike, index: int, seconds: float, seed: in
         vocal_notes = note_times(song, song.stem_parts("vocals")[0])
         meta = dict(wanted, style=style_name, key=style.key_name, tempo_bpm=style.tempo_bpm,
                     beats_per_bar=style.beats_per_bar, swing=round(style.swing, 4),
-                    progression=list(style.progression), programs=_programs(style, style_name),
+                    progression=list(style.progression), programs=_programs(style, style_name, vocal_programs),
                     vocal_to_accompaniment_db=vocal_db, vocal_notes=len(vocal_notes),
                     soundfont=find_soundfont().name, renderer=fluidsynth_version(),
                     licence=LICENCE)
@@ -145,7 +153,8 @@ def render_song(out_dir: str | os.PathLike, index: int, seconds: float, seed: in
 
 def render_corpus(out_dir: str | os.PathLike, songs: int, seconds: float, seed: int,
                   sr: int = 44100, workers: int = 2,
-                  progress: Callable[[int, int], None] | None = None) -> list[Path]:
+                  progress: Callable[[int, int], None] | None = None,
+                  vocal_programs: dict | None = None) -> list[Path]:
     """Render ``songs`` songs of ``seconds`` s each into ``out_dir``; return their folders in order.
 
     ``workers`` songs render at once (each is mostly a FluidSynth process, so threads suffice).
@@ -157,7 +166,8 @@ def render_corpus(out_dir: str | os.PathLike, songs: int, seconds: float, seed: 
         raise ConfigError(f"need at least one song of positive length, got {songs} x {seconds} s")
     done = 0
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(render_song, out_dir, i, seconds, seed, sr) for i in range(songs)]
+        futures = [pool.submit(render_song, out_dir, i, seconds, seed, sr, vocal_programs)
+                   for i in range(songs)]
         for fut in as_completed(futures):
             fut.result()
             done += 1

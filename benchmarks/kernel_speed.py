@@ -4,7 +4,7 @@ Primitives step through real music (a dev track from ../shared/data, looped so t
 history is full; white noise if the data is absent) and only steps taken with a full history
 are timed. Prints median and p99 microseconds per step.
 
-    .venv/bin/python benchmarks/kernels.py [--seconds 12]
+    .venv/bin/python benchmarks/kernel_speed.py [--seconds 12]
 """
 
 from __future__ import annotations
@@ -15,11 +15,6 @@ import platform
 import sys
 import time
 from pathlib import Path
-
-# Run as a script, this file's folder comes first on sys.path and its name would shadow the
-# ``kernels`` package.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import numpy as np  # noqa: E402
 
