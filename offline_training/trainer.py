@@ -61,9 +61,11 @@ def chimera_loss(model, batch: dict, dc_weight: float):
     """(total, dc, mask) losses of ``model`` on a batch of numpy arrays (batch, bins, frames)."""
     import torch
 
-    t = {k: torch.from_numpy(np.ascontiguousarray(batch[k]))
-         for k in ("mag", "target", "assign", "weight")}
     from .losses import deep_clustering_loss, magnitude_weights
+
+    device = next(model.parameters()).device
+    t = {k: torch.from_numpy(np.ascontiguousarray(batch[k])).to(device)
+         for k in ("mag", "target", "assign", "weight")}
 
     mask, emb = model(t["mag"])
     dc = deep_clustering_loss(emb, t["assign"], magnitude_weights(t["weight"], power=1.0))
@@ -109,9 +111,13 @@ def train(model, next_batch: Callable[[np.random.Generator], dict], *, steps: in
         model.load_state_dict(load_file(f"{checkpoint}.safetensors"))
         opt_state = torch.load(f"{checkpoint}.opt.pt", weights_only=True)
         start = int(opt_state.pop("step"))
-    net = model.train()
+    # One GPU per process under torchrun when there are GPUs (nccl), else the CPU (gloo).
+    device = (torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+              if torch.cuda.is_available() else torch.device("cpu"))
+    net = model.to(device).train()
     if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model)
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     if start:
         opt.load_state_dict(opt_state["optimizer"])
@@ -135,7 +141,7 @@ def train(model, next_batch: Callable[[np.random.Generator], dict], *, steps: in
         if checkpoint is not None and rank == 0 and ((step + 1) % checkpoint_every == 0
                                                      or step + 1 == steps):
             _save_checkpoint(model, opt, step + 1, checkpoint, save_file)
-    model.eval()
+    model.cpu().eval()
     history["valid_last"] = evaluate(model, valid_batches, dc_weight) if valid_batches else None
     history["steps"] = steps
     history["world_size"] = world
