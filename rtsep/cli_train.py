@@ -18,7 +18,7 @@ def _forward(subcommand: str, args: list[str]) -> None:
         from .errors import ConfigError
 
         raise ConfigError("training recipes are not installed (package offline_training)") from None
-    training_app([subcommand, *args], standalone_mode=False)
+    training_app([subcommand, *args], standalone_mode=False, prog_name="rtsep train")
 
 
 def register(app: typer.Typer) -> None:
