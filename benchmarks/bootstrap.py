@@ -62,7 +62,7 @@ def _rendered_segments(w: Path) -> list[dict]:
 
 
 def _stem(song_file: str, name: str, start: int, stop: int) -> np.ndarray:
-    from offline_training.bootstrap import read_mono
+    from offline_training.audio_sources import read_mono
 
     return read_mono(Path(song_file).parent / f"{name}.wav")[start:stop]
 
@@ -216,7 +216,7 @@ def ship(w: Path, model: Path, name: str) -> None:
     from models.io import load_model, save_model
 
     net, doc = load_model(model)
-    from offline_training.bootstrap import licence_of
+    from offline_training.audio_sources import licence_of
 
     for entry in doc["provenance"]:
         src = Path(entry["source"])

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from offline_training.bootstrap import BootstrapOptions, corpus_files, read_mono, stage_filter
+from offline_training.audio_sources import corpus_files, read_mono
+from offline_training.bootstrap import BootstrapOptions, stage_filter
 from offline_training.remix import SourceBank, draw_pairs, remix_batch, scale_to_snr
 from offline_training.segments import (SILENT_LUFS, k_weighting, loudness_lufs, segment_file,
                                        segment_starts)
@@ -233,7 +234,7 @@ def test_cli_errors_and_forwarding(tmp_path):
 
 
 def test_licence_is_read_from_the_description_beside_the_file(tmp_path):
-    from offline_training.bootstrap import licence_of
+    from offline_training.audio_sources import licence_of
 
     song = tmp_path / "Artist_-_Song.hq.ogg"
     song.write_bytes(b"")
