@@ -128,6 +128,21 @@ def _file_at_device_rate(path, out_idx, out_info, out_channels) -> tuple[np.ndar
     return np.ascontiguousarray(y, dtype=np.float32), target
 
 
+def _conf(value) -> str:
+    return "  --" if value is None or not math.isfinite(value) else f"{value:4.2f}"
+
+
+def confidence_text(engine) -> str:
+    """The active candidate's confidence, or with several candidates each one's, the active
+    one marked with '*' (paper 004: the engine follows the most confident)."""
+    candidates = getattr(engine, "candidates", [])
+    if len(candidates) <= 1:
+        return _conf(getattr(getattr(engine, "confidence", None), "value", None))
+    active = engine.active
+    return " ".join(f"{c.name}{'*' if c is active else ''} {_conf(c.confidence.value)}"
+                    for c in candidates)
+
+
 def status_line(session) -> str:
     """One line: latency, compute per hop over the last second, xruns, cheap hops, confidence."""
     sr, hop = session.sr, session.hop
@@ -135,8 +150,7 @@ def status_line(session) -> str:
     hop_ms = 1000.0 * hop / sr
     buf = session.device_latency_samples()
     lat_ms = 1000.0 * (session.measured_latency_samples + buf) / sr
-    conf = getattr(getattr(session.engine, "confidence", None), "value", float("nan"))
-    conf_text = "  --" if conf is None or not math.isfinite(conf) else f"{conf:4.2f}"
+    conf_text = confidence_text(session.engine)
     return (f"latency {lat_ms:5.1f} ms (session {1000 * session.measured_latency_samples / sr:.1f}"
             f" + device {1000 * buf / sr:.1f}) | compute {1000 * p50:4.2f}/{1000 * p99:4.2f} ms "
             f"({1e5 * p50 / hop_ms:3.0f}%/{1e5 * p99 / hop_ms:3.0f}% of hop)"
