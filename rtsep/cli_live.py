@@ -36,6 +36,8 @@ def register(app: typer.Typer) -> None:
         primitives_only: bool = typer.Option(False, "--primitives-only", help="Primitive clustering only: no model."),
         model: Optional[List[str]] = typer.Option(None, "--model", "-m", help="Model name or file (repeatable; `rtsep models list`). Default: the best shipped model for the rate."),
         backend: str = typer.Option("auto", help="auto, torch, onnx, cuda-graph or tensorrt."),
+        with_primitives: bool = typer.Option(False, "--with-primitives", help="Also run primitive clustering as a candidate."),
+        switch: str = typer.Option("confidence", help="Between candidates: off or confidence."),
         stats_json: Optional[Path] = typer.Option(None, "--stats-json", help="Also write the end-of-run summary as JSON."),
         jack_name: Optional[str] = typer.Option(None, "--jack-name", help="JACK client name for this process (ports NAME:in_0, NAME:out_0, ...)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No status line."),
@@ -50,7 +52,8 @@ def register(app: typer.Typer) -> None:
 
             raise ConfigError(f"--out must be karaoke, vocals or both, got {out!r}")
         config = engine_config_from_options(preset, alpha, None, None, 5.0, models=model,
-                                            primitives_only=primitives_only, backend=backend)
+                                            primitives_only=primitives_only, backend=backend,
+                                            with_primitives=with_primitives, switch=switch)
         if jack_name:
             from .devices import rescan
 
