@@ -5,8 +5,6 @@ Reads only the JSON descriptions (no torch), so listing stays quick.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from .errors import ModelFileError
@@ -62,19 +60,12 @@ def resolve(name_or_path, dirs=()) -> Path:
 def export_onnx(name_or_path, out, dirs=()) -> dict:
     """Load a model (all checks) and write its batch-1 step graph to ``out`` atomically."""
     from .export import OPSET, export_step_onnx, io_names
-    from .io import load_model
+    from .io import atomic_write, load_model
 
     model, doc = load_model(resolve(name_or_path, dirs))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        export_step_onnx(model, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from other users
-        os.replace(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    atomic_write(out, lambda tmp: export_step_onnx(model, tmp))
     inputs, outputs = io_names(model)
     return {"path": str(out), "opset": OPSET, "inputs": inputs, "outputs": outputs,
             "model": doc["name"] if "name" in doc else str(name_or_path)}

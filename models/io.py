@@ -46,7 +46,7 @@ def sha256_file(path) -> str:
     return digest.hexdigest()
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
     # Temp file in the same directory, then os.replace: a reader never sees half a file.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -81,7 +81,7 @@ def save_model(model, path_stem, meta: dict) -> dict:
                          f"{n_fft // 2 + 1}")
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     weights_path = stem.with_suffix(".safetensors")
-    _atomic_write(weights_path, lambda tmp: save_file(tensors, tmp))
+    atomic_write(weights_path, lambda tmp: save_file(tensors, tmp))
     doc = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -98,7 +98,7 @@ def save_model(model, path_stem, meta: dict) -> dict:
         "weights": {"file": weights_path.name, "sha256": sha256_file(weights_path)},
     }
     text = json.dumps(doc, indent=2, sort_keys=False) + "\n"
-    _atomic_write(stem.with_suffix(".json"), lambda tmp: Path(tmp).write_text(text))
+    atomic_write(stem.with_suffix(".json"), lambda tmp: Path(tmp).write_text(text))
     return doc
 
 

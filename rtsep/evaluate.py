@@ -13,8 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from .atomic import write_text_atomic
 from .data import Track, load_track, track_folders
 from .eval_methods import Method, resolve_methods
 from .metrics import separation_scores
@@ -159,28 +158,6 @@ def summarize(rows: list[dict], methods: list[str]) -> list[dict]:
 
 # --- output ------------------------------------------------------------------------------------
 
-def readable_mode() -> int:
-    """The mode a plain ``open`` would give (mkstemp's 0600 would hide results from others)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _write_text_atomic(path: str | Path, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, readable_mode())
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
 def _plain(value):
     """JSON has no NaN or infinity: they become null (inside lists and dicts too)."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -208,7 +185,7 @@ def write_csv(results: EvalResults, path: str | Path) -> Path:
     writer.writeheader()
     for row in [*results.rows, *results.summary]:
         writer.writerow({k: "" if row[k] is None else row[k] for k in COLUMNS})
-    return _write_text_atomic(path, buf.getvalue())
+    return write_text_atomic(path, buf.getvalue())
 
 
 def format_table(results: EvalResults, markdown: bool = False) -> str:

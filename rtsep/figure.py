@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import atomic_write
 
 
 def plot_separation(mixture: np.ndarray, vocals: np.ndarray, karaoke: np.ndarray, sr: int,
@@ -37,15 +37,8 @@ def plot_separation(mixture: np.ndarray, vocals: np.ndarray, karaoke: np.ndarray
         ax.set_ylabel("Hz")
         ax.set_title(title)
     axes[-1].set_xlabel("seconds")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=90)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a picture is for sharing
-        os.replace(tmp, path)
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

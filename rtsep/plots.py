@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
-from .evaluate import TARGETS, EvalResults, readable_mode
+from .atomic import atomic_write
+from .evaluate import TARGETS, EvalResults
 
 
 def plot_results(results: EvalResults, path: str | Path, metric: str = "sdr") -> Path:
@@ -38,15 +37,8 @@ def plot_results(results: EvalResults, path: str | Path, metric: str = "sdr") ->
         ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel(f"{metric.upper()} (dB)")
     fig.suptitle(Path(results.dataset).name or results.dataset)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        os.chmod(tmp, readable_mode())
-        fig.savefig(tmp, dpi=90)
-        os.replace(tmp, path)
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

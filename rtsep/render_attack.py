@@ -12,12 +12,13 @@ peak; results are cached per soundfont, program and sample rate.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import write_text_atomic
 
 ONSET_DB = -45.0
 PROBE_PITCHES = (48, 92)  # the range measured; pitches outside it use the nearest measured one
@@ -98,11 +99,8 @@ def attack_delays(program: int, sr: int) -> np.ndarray:
         if delays is None or delays.shape != (128,):
             delays = measure_attack_delays(program, sr)
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-                with os.fdopen(fd, "w") as fh:
-                    json.dump({"program": program, "sr": sr, "delays": delays.tolist()}, fh)
-                os.replace(tmp, path)
+                write_text_atomic(path, json.dumps(
+                    {"program": program, "sr": sr, "delays": delays.tolist()}))
             except OSError:
                 pass  # a read-only cache only costs a re-measurement next time
         _memory[key] = delays

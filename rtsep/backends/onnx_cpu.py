@@ -9,11 +9,11 @@ the model's weights hash, so a model file is exported once per machine and expor
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write
 from .base import Backend, BackendUnavailableError
 
 
@@ -37,17 +37,9 @@ def onnx_step_graph(model, meta: dict | None = None):
     path = cache_dir() / f"{sha[:32]}-opset{OPSET}-torch{torch.__version__.split('+')[0]}.onnx"
     if not path.is_file():
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            os.close(fd)
+            atomic_write(path, lambda tmp: export_step_onnx(model, tmp))
         except OSError:
             return export_step_onnx(model)  # read-only cache: export in memory every time
-        try:
-            export_step_onnx(model, tmp)
-            os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from other users
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
     return path
 
 
