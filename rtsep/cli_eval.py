@@ -22,14 +22,27 @@ def register(app: typer.Typer) -> None:
         json_path: Optional[Path] = typer.Option(None, "--json", help="Write all rows as JSON."),
         csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write all rows as CSV."),
         plot: Optional[Path] = typer.Option(None, "--plot", help="Box plots of SDR (PNG)."),
+        alpha_sweep: Optional[str] = typer.Option(
+            None, "--alpha-sweep", help="Also run each engine method with the Deep Karaoke "
+            "threshold at these alphas, e.g. 0.3,0.5,0.7,0.9."),
+        tradeoff_plot: Optional[Path] = typer.Option(
+            None, "--tradeoff-plot", help="SIR against SAR per method and alpha (PNG)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress line."),
     ) -> None:
         """Score separation methods on DATASET with BSS Eval v4 (SDR/SIR/SAR) and SI-SDR."""
-        from .eval_methods import resolve_methods
+        from .errors import ConfigError
+        from .eval_methods import DEFAULT_METHODS, alpha_sweep as sweep, resolve_methods
         from .evaluate import evaluate, format_table, write_csv, write_json
         from .progress import ProgressLine
 
-        methods = resolve_methods(method)  # bad method names fail before any audio is read
+        specs = list(method or DEFAULT_METHODS)
+        if alpha_sweep:
+            try:
+                alphas = [float(a) for a in alpha_sweep.split(",") if a.strip()]
+            except ValueError:
+                raise ConfigError(f"--alpha-sweep {alpha_sweep!r}: give numbers like 0.3,0.5,0.7")
+            specs += sweep(specs, alphas)
+        methods = resolve_methods(specs)  # bad method names fail before any audio is read
         bar = None if quiet else ProgressLine("evaluating")
 
         def progress(done: int, total: int, label: str) -> None:
@@ -54,3 +67,7 @@ def register(app: typer.Typer) -> None:
             from .plots import plot_results
 
             typer.echo(f"wrote {plot_results(results, plot)}")
+        if tradeoff_plot is not None:
+            from .plots import plot_tradeoff
+
+            typer.echo(f"wrote {plot_tradeoff(results, tradeoff_plot)}")

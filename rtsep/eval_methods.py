@@ -125,6 +125,24 @@ def parse_method(spec: str) -> Method:
     return Method(name, config=config)
 
 
+def alpha_sweep(specs, alphas) -> list[str]:
+    """Each engine method of ``specs`` again with the Deep Karaoke threshold at every alpha.
+
+    ``pcl`` with alphas 0.5 and 0.7 adds ``pcl-a0.5:base=pcl,alpha=0.5`` and
+    ``pcl-a0.7:...``; a variant ``NAME:opts`` adds ``NAME-a0.5:opts,alpha=0.5``. The mixture
+    and the oracles are not swept (paper 003's trade-off is a property of a soft estimate).
+    """
+    out = []
+    for spec in specs:
+        name, _, options = str(spec).partition(":")
+        if name in ("mixture", *ORACLES) or "alpha=" in options:
+            continue
+        for alpha in alphas:
+            opts = options if options else f"base={name}"
+            out.append(f"{name}-a{alpha:g}:{opts},alpha={alpha:g}")
+    return out
+
+
 def resolve_methods(methods) -> list[Method]:
     """Strings and ``Method``s -> ``Method``s, with unique names."""
     out = [m if isinstance(m, Method) else parse_method(str(m))

@@ -188,3 +188,28 @@ def test_a_model_file_evaluates_through_the_engine(tiny_dataset, tmp_path):
     write_track(tmp_path / "low" / "mono16k", mix, voc, 16000)
     results = evaluate(tmp_path / "low", [spec])
     assert all(np.isfinite(r["sdr"]) for r in results.rows)
+
+
+def test_alpha_sweep_expands_engine_methods_only():
+    from rtsep.eval_methods import alpha_sweep, resolve_methods
+
+    specs = ["mixture", "oracle-irm", "pcl", "low:preset=low-latency"]
+    swept = alpha_sweep(specs, [0.5, 0.9])
+    assert swept == ["pcl-a0.5:base=pcl,alpha=0.5", "pcl-a0.9:base=pcl,alpha=0.9",
+                     "low-a0.5:preset=low-latency,alpha=0.5",
+                     "low-a0.9:preset=low-latency,alpha=0.9"]
+    methods = resolve_methods(swept)
+    assert [m.config.alpha for m in methods] == [0.5, 0.9, 0.5, 0.9]
+    assert methods[2].config.preset == "low-latency"
+
+
+def test_alpha_sweep_trades_artefacts_for_interference(tiny_dataset, tmp_path):
+    """Paper 003: a higher threshold rejects more interference (SIR up) for more artefacts."""
+    out = tmp_path / "r.json"
+    proc = run_cli("eval", str(tiny_dataset), "-m", "pcl", "--alpha-sweep", "0.3,0.9", "--json",
+                   str(out), "--tradeoff-plot", str(tmp_path / "t.png"))
+    assert proc.returncode == 0, proc.stderr
+    rows = {(r["method"], r["target"]): r for r in json.loads(out.read_text())["summary"]}
+    low, high = rows[("pcl-a0.3", "vocals")], rows[("pcl-a0.9", "vocals")]
+    assert high["sir"] > low["sir"] + 1.0
+    assert (tmp_path / "t.png").stat().st_size > 5000
