@@ -28,7 +28,8 @@ DOMAINS = {
     "voice": {52: "Choir Aahs", 53: "Voice Oohs"},
     "synthlead": {80: "Lead 1 (square)", 81: "Lead 2 (sawtooth)"},
 }
-SEGMENT_S = 6.0
+SEGMENT_S = 12.0
+WINDOW_S = 2.0  # confidence window: a few seconds, since the decision is per song (paper 004)
 
 
 def render(work: Path, songs: int, seconds: float, seed: int) -> dict[str, list[Path]]:
@@ -39,16 +40,17 @@ def render(work: Path, songs: int, seconds: float, seed: int) -> dict[str, list[
             for name, programs in DOMAINS.items()}
 
 
-def train(work: Path, corpora: dict[str, list[Path]], epochs: int) -> dict[str, Path]:
+def train(work: Path, corpora: dict[str, list[Path]], epochs: int, dc_weight: float
+          ) -> dict[str, Path]:
     from offline_training.supervised import train_supervised
 
     out = {}
     for name, folders in corpora.items():
-        stem = work / f"switch_{name}"
+        stem = work / f"e{epochs}_dc{dc_weight:g}" / f"switch_{name}"
         if not stem.with_suffix(".json").is_file():
             train_supervised([folders[0].parent], stem, licences=["rendered by rtsep (MIT)"],
                              size="compact", epochs=epochs, steps_per_epoch=20, batch=8,
-                             seg_frames=64, lr=2e-3, seed=1)
+                             seg_frames=64, lr=2e-3, dc_weight=dc_weight, seed=1)
         out[name] = stem
     return out
 
@@ -69,13 +71,13 @@ def stream_segments(corpora: dict[str, list[Path]], per_domain: int):
     return segs, sr
 
 
-def run(work: Path, epochs: int, fixtures: bool) -> str:
+def run(work: Path, epochs: int, dc_weight: float, fixtures: bool) -> str:
     from rtsep.config import EngineConfig
     from rtsep.selection import evaluate_selection
 
     t0 = time.time()
     train_corpora = render(work, songs=12, seconds=20.0, seed=11)
-    models = train(work, train_corpora, epochs)
+    models = train(work, train_corpora, epochs, dc_weight)
     if fixtures:
         FIXTURES.mkdir(parents=True, exist_ok=True)
         for stem in models.values():
@@ -83,7 +85,8 @@ def run(work: Path, epochs: int, fixtures: bool) -> str:
                 shutil.copy(stem.with_suffix(suffix), FIXTURES / (stem.name + suffix))
     held_out = render(work, songs=3, seconds=SEGMENT_S + 1, seed=97)
     segments, sr = stream_segments(held_out, per_domain=3)
-    config = EngineConfig(models=tuple(str(m) for m in models.values()), use_primitives=False)
+    config = EngineConfig(models=tuple(str(m) for m in models.values()), use_primitives=False,
+                          confidence_window_s=WINDOW_S)
     result = evaluate_selection(segments, sr, config)
     seg_rows = "\n".join(
         f"| {i} | {list(DOMAINS)[i % 2]} | " + " | ".join(f"{v:.2f}" for v in row) + " |"
@@ -96,9 +99,10 @@ def run(work: Path, epochs: int, fixtures: bool) -> str:
         "",
         "Two compact GRU models (about 115k parameters), each trained by "
         "`offline_training.supervised` for "
-        f"{epochs} x 20 steps on 12 rendered songs of one domain: `voice` (lead line on a voice "
+        f"{epochs} x 20 steps (deep-clustering weight {dc_weight:g}) on 12 rendered songs of one domain: `voice` (lead line on a voice "
         "patch) or `synthlead` (lead line on a square/saw synth lead). The stream alternates "
         f"held-out songs of the two domains, {SEGMENT_S:g} s each, {len(segments)} segments. "
+        f"Confidence over a {WINDOW_S:g} s window, updated 10 times a second. "
         "Vocals SDR = 10 log10(|s|^2 / |s - s_hat|^2) over the whole stream.",
         "",
         result.table(),
@@ -122,10 +126,11 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", type=Path, default=Path.home() / ".cache" / "rtsep" / "switching")
     ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--dc-weight", type=float, default=1.0)
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--fixtures", action="store_true")
     args = ap.parse_args()
-    text = run(args.work, args.epochs, args.fixtures)
+    text = run(args.work, args.epochs, args.dc_weight, args.fixtures)
     print(text)
     if args.write:
         from common import replace_section

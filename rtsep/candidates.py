@@ -18,13 +18,15 @@ from .masking import MaskCombiner
 from .primitives import make_primitives
 
 
-def _confidence(geometry: StftGeometry, dims: int, config: EngineConfig) -> StreamingConfidence:
+def _confidence(geometry: StftGeometry, dims: int, config: EngineConfig,
+                kmeans: bool = False) -> StreamingConfidence:
     return StreamingConfidence(
         geometry=geometry,
         n_dims=dims,
         rate_hz=config.confidence_rate_hz,
         n_points=config.confidence_points,
         window_s=config.confidence_window_s,
+        kmeans=kmeans,
     )
 
 
@@ -71,7 +73,8 @@ class ModelCandidate:
         self.name = name
         self.backend = backend
         self.lookahead_frames = int(lookahead_frames)
-        self.confidence = _confidence(geometry, embedding_dims, config)
+        # a deep-clustering embedding is judged by its own 2-means clustering (paper 004)
+        self.confidence = _confidence(geometry, embedding_dims, config, kmeans=True)
 
     def warmup(self) -> None:
         self.backend.warmup()

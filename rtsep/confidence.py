@@ -8,6 +8,8 @@ posterior strength of the loudest bins.
 
 Two choices keep this inside a hop's budget:
 
+- primitive clustering assigns each point to the nearer fixed centre (paper 000); a model's
+  points are assigned by 2-means in its embedding space (``kmeans=True``, paper 004);
 - each frame keeps only its loudest ``KEEP_FRACTION`` of bins, so the window's loudest 1 % is
   chosen from a small pool (exact unless one frame holds more than that share of the window's
   loudest bins, as a hard transient can; then the loudest stored bins stand in);
@@ -30,6 +32,26 @@ LOUDEST_FRACTION = 0.01
 KEEP_FRACTION = 0.05
 
 
+def two_means(points: np.ndarray, labels: np.ndarray, iterations: int = 10) -> np.ndarray:
+    """Hard assignments of 2-means clustering of ``points`` ``(n, D)``, started from ``labels``.
+
+    Deep-clustering models are judged by how well their embedding itself clusters (paper 004),
+    so their silhouette uses k-means assignments; starting from the mask's split keeps label 1
+    on the vocal side. Stops early once assignments settle or a cluster empties.
+    """
+    labels = labels.copy()
+    for _ in range(iterations):
+        if labels.min() == labels.max():
+            break
+        centres = np.stack([points[labels == 0].mean(axis=0), points[labels == 1].mean(axis=0)])
+        dist = ((points[:, None, :] - centres[None]) ** 2).sum(axis=2)
+        new = np.argmin(dist, axis=1).astype(np.int64)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    return labels
+
+
 class StreamingConfidence:
     """Keeps the loudest bins of recent frames; ``value`` is refreshed ``rate_hz`` times a second.
 
@@ -38,12 +60,14 @@ class StreamingConfidence:
     """
 
     def __init__(self, geometry: StftGeometry, n_dims: int, rate_hz: float = 10.0,
-                 n_points: int = 1000, window_s: float = 1.0, seed: int = 0):
+                 n_points: int = 1000, window_s: float = 1.0, seed: int = 0,
+                 kmeans: bool = False):
         hops_per_s = geometry.sr / geometry.hop
         self.every = max(1, int(round(hops_per_s / rate_hz)))
         self.window = max(2, int(math.ceil(window_s * hops_per_s)))
         self.n_points = int(n_points)
         self.seed = seed
+        self.kmeans = bool(kmeans)
         F = geometry.n_bins
         self.n_bins = F
         self.keep = max(4, int(math.ceil(KEEP_FRACTION * F)))
@@ -111,6 +135,8 @@ class StreamingConfidence:
             loud = self._rng.choice(loud, size=self.n_points, replace=False)
         points = np.ascontiguousarray(self._emb[:filled].reshape(-1, self.n_dims)[loud])
         labels = (post_all[loud] > 0.5).astype(np.int64)
+        if self.kmeans:
+            labels = two_means(points, labels)
         n = points.shape[0]
         # row boundaries with about equal pair counts per slice (row i holds n-1-i pairs)
         slices = max(1, self.every - 1)

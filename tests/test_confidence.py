@@ -66,3 +66,21 @@ def test_reset_repeats_the_same_values():
             conf.push(mag, emb, post)
         runs.append(conf.value)
     assert runs[0] == runs[1]
+
+
+def test_two_means_recovers_blobs_and_keeps_the_vocal_label():
+    from rtsep.confidence import two_means
+
+    rng = np.random.default_rng(3)
+    a = rng.normal(0.0, 0.1, (200, 4))
+    b = rng.normal(1.0, 0.1, (100, 4))
+    points = np.concatenate([a, b])
+    truth = np.r_[np.zeros(200, int), np.ones(100, int)]
+    start = truth.copy()
+    flip = rng.choice(300, 60, replace=False)  # a mask head that is 20 % wrong
+    start[flip] = 1 - start[flip]
+    labels = two_means(points, start)
+    np.testing.assert_array_equal(labels, truth)
+    assert silhouette_ref(points, labels) > silhouette_ref(points, start)
+    # one-cluster input is returned as it is
+    np.testing.assert_array_equal(two_means(points, np.zeros(300, int)), np.zeros(300, int))
