@@ -47,11 +47,28 @@ class _Primitive:
         self._clean = np.zeros(self.n_bins)
 
     def warmup(self) -> None:
-        """Compile the kernels and run a few frames, then forget them."""
+        """Compile the kernels and run a few frames, then forget them.
+
+        Noise and then a harmonic tone, so that paths taken only on voiced frames (the pitch
+        cue's comb) compile now: on a cold cache a first sung note would otherwise compile one
+        mid-stream (~170 ms, a burst of xruns).
+        """
         rng = np.random.default_rng(0)
         for _ in range(3):
             self.step(rng.random(self.n_bins))
+        tone = self._harmonic_frame(220.0)
+        for _ in range(4):
+            self.step(tone)
         self.reset()
+
+    def _harmonic_frame(self, f0_hz: float) -> np.ndarray:
+        """A magnitude frame with ten partials of ``f0_hz`` over a low noise floor."""
+        mag = np.full(self.n_bins, 1e-3)
+        for h in range(1, 11):
+            b = int(round(h * f0_hz / self.bin_hz))
+            if b < self.n_bins:
+                mag[b] = 1.0 / h
+        return mag
 
     def reset(self) -> None:  # pragma: no cover - every primitive overrides it
         raise NotImplementedError
@@ -289,6 +306,10 @@ class ScoreCue(_HarmonicComb):
 
     def reset(self) -> None:
         self._n_f0 = 0
+
+    def warmup(self) -> None:
+        self.set_notes([220.0])  # with no note sounding the comb kernel would not run
+        super().warmup()
 
     def set_notes(self, f0s_hz: Sequence[float]) -> None:
         """Replace the set of sounding vocal notes (Hz; at most 16 are kept)."""

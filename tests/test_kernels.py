@@ -141,7 +141,11 @@ def test_posterior_strength():
 def test_cache_falls_back_to_user_dir_when_package_is_read_only(monkeypatch, tmp_path):
     import kernels
 
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    # set, then delete: monkeypatch then restores the variable's original state even though
+    # _setup_numba_cache writes os.environ itself (a leaked cache dir sends every later
+    # subprocess, rtsep live included, to an empty cache and a cold compile)
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "placeholder")
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setattr(kernels.os, "access", lambda path, mode: False)
     import numba.core.config as numba_config

@@ -103,3 +103,37 @@ def test_cheap_hops_reuse_the_last_mask(music):
     engine.process_hop(music[:, 20 * hop : 21 * hop], cheap=True)
     assert engine.cheap_hops == 1
     np.testing.assert_array_equal(engine._mask, before)
+
+
+def test_warmup_compiles_every_kernel_the_stream_uses():
+    """A kernel first compiled mid-stream stalls the worker (~170 ms on a cold cache): after
+    warmup, a fresh process streaming real music must not compile or load any new one."""
+    import subprocess
+    import sys
+
+    script = r"""
+import importlib, pkgutil, sys
+import kernels
+from numba.core.registry import CPUDispatcher
+from rtsep.config import EngineConfig
+from rtsep.engine import Engine
+sys.path.insert(0, "tests")
+from music import song
+mods = [importlib.import_module("kernels." + m.name) for m in pkgutil.iter_modules(kernels.__path__)]
+def compiled():
+    return {m.__name__ + "." + n: len(o.signatures) for m in mods
+            for n, o in vars(m).items() if isinstance(o, CPUDispatcher)}
+engine = Engine(44100, 2, EngineConfig()).warmup()
+before = compiled()
+x = song(2.0)
+for k in range(x.shape[1] // engine.hop):
+    engine.process_hop(x[:, k * engine.hop:(k + 1) * engine.hop])
+print(sorted(k for k, v in compiled().items() if v > before[k]))
+"""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
