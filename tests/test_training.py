@@ -88,13 +88,18 @@ def test_remix_pairs_never_pair_a_segment_with_itself():
         draw_pairs(1, 3, rng)
 
 
-def test_remix_hits_the_snr_range(corpus, tmp_path):
+def bank_of_true_stems(corpus, folder):
+    """A SourceBank in ``folder`` holding each rendered song's true vocals and accompaniment."""
     keys = []
     for song in sorted(corpus.iterdir()):
-        SourceBank.write(tmp_path, song.name, read_mono(song / "vocals.wav"),
+        SourceBank.write(folder, song.name, read_mono(song / "vocals.wav"),
                          read_mono(song / "accompaniment.wav"))
         keys.append(song.name)
-    bank = SourceBank(tmp_path, keys)
+    return SourceBank(folder, keys)
+
+
+def test_remix_hits_the_snr_range(corpus, tmp_path):
+    bank = bank_of_true_stems(corpus, tmp_path)
     rng = np.random.default_rng(1)
     v, a = rng.standard_normal(1000), 3 * rng.standard_normal(1000)
     for snr in (-2.5, 0.0, 2.5):
@@ -156,12 +161,7 @@ def test_trainer_reduces_its_loss_on_true_stems(corpus, tmp_path):
     from offline_training.trainer import build_student, train
 
     torch.manual_seed(0)
-    keys = []
-    for song in sorted(corpus.iterdir()):
-        SourceBank.write(tmp_path, song.name, read_mono(song / "vocals.wav"),
-                         read_mono(song / "accompaniment.wav"))
-        keys.append(song.name)
-    bank = SourceBank(tmp_path, keys)
+    bank = bank_of_true_stems(corpus, tmp_path)
     g = geometry_for(SR)
     valid = [remix_batch(bank, 4, SR // 2, g, np.random.default_rng(99))]
     model = build_student("gru", "tiny", g.n_bins)
