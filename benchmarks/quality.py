@@ -38,7 +38,12 @@ from rtsep.eval_methods import Method  # noqa: E402
 from rtsep.evaluate import evaluate, format_table, write_json  # noqa: E402
 
 ENGINE_METHODS = ["mixture", "oracle-irm", "oracle-ibm", "repet", "hpss", "pitch", "pcl",
-                  "pcl-alpha0.5:alpha=0.5", "pcl-low-latency:preset=low-latency"]
+                  "pcl-alpha0.5:alpha=0.5", "pcl-low-latency:preset=low-latency",
+                  # shipped models alone, and beside primitive clustering with switching
+                  "gru_small_supervised:models=gru_small_supervised,use_primitives=false",
+                  "supervised-gru:models=supervised-gru,use_primitives=false",
+                  "bootstrap-gru:models=bootstrap-gru,use_primitives=false",
+                  "pcl+bootstrap-gru:models=bootstrap-gru,use_primitives=true"]
 SECTION = "## Quality"
 
 
