@@ -113,12 +113,6 @@ class StreamingConfidence:
             if self.every == 1:
                 self._finish_now()
 
-    def update(self) -> float:
-        """Compute the confidence of the current window at once (not spread over hops)."""
-        self._start()
-        self._finish_now()
-        return self.value
-
     # -- the silhouette, a slice per hop ------------------------------------------------------
     def _start(self) -> None:
         filled = min(self._count, self.window)

@@ -15,7 +15,6 @@ import numpy as np
 from .candidates import PrimitiveCandidate
 from .config import EngineConfig, StftGeometry, geometry_for
 from .errors import ConfigError
-from .masking import MaskCombiner
 from .stft import StreamingSTFT
 from .switching import ConfidenceSwitcher
 
@@ -47,8 +46,7 @@ class Engine:
     frames; the engine then delays the spectrum to match and adds that to the latency.
     """
 
-    def __init__(self, sr: int, channels: int, config: EngineConfig | None = None,
-                 candidates: list | None = None):
+    def __init__(self, sr: int, channels: int, config: EngineConfig | None = None):
         self.config = config or EngineConfig()
         self.config.validate()
         if not (1 <= int(channels) <= 64):
@@ -59,13 +57,10 @@ class Engine:
         g = self.geometry
         self.hop = g.hop
         self.stft = StreamingSTFT(g, self.channels)
-        if candidates is None:
-            candidates = build_candidates(g, self.config)
-        self.candidates = candidates
+        self.candidates = candidates = build_candidates(g, self.config)
         self.switcher = ConfidenceSwitcher(
             [c.name for c in candidates], hop_s=g.hop / g.sr, mode=self.config.switch
         )
-        self.finalizer = MaskCombiner(g.n_bins, 1, alpha=self.config.alpha)
         self.lookahead_frames = max(c.lookahead_frames for c in candidates)
         self.latency_samples = g.latency_samples + self.lookahead_frames * g.hop
         self._every = candidates[0].confidence.every
@@ -85,7 +80,6 @@ class Engine:
         """Compile and run every kernel once so the first live hop is not late."""
         for c in self.candidates:
             c.warmup()
-        self.finalizer.warmup()
         self.reset()
         return self
 
@@ -121,8 +115,8 @@ class Engine:
         return self.active.confidence
 
     @property
-    def primitive_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.candidates)
+    def candidate_names(self) -> list[str]:
+        return [c.name for c in self.candidates]
 
     # -- per hop -----------------------------------------------------------------------------
     def process_hop(self, hop_samples: np.ndarray, cheap: bool = False) -> np.ndarray:
@@ -187,7 +181,10 @@ class Engine:
         for w, out in zip(weights, outputs):
             if w > 0.0 and out is not None:
                 soft += w * out
-        self._mask[:] = self.finalizer.finalize(soft)
+        if self.config.alpha is None:
+            self._mask[:] = soft
+        else:  # Deep Karaoke (paper 003): binary mask where the posterior exceeds alpha
+            np.greater(soft, self.config.alpha, out=self._mask)
         t3 = time.perf_counter()
         # report confidence time separately from the candidates' own compute
         return t2 - t_conf, t3 - t_conf, t3
@@ -205,7 +202,7 @@ class Engine:
         return self._mask
 
     # -- any block size ----------------------------------------------------------------------
-    def process(self, block: np.ndarray, cheap: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def process(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Feed ``(channels, n)`` samples, get ``(vocals, karaoke)`` of the same shape."""
         block = np.asarray(block, dtype=np.float64)
         if block.ndim != 2 or block.shape[0] != self.channels:
@@ -225,7 +222,7 @@ class Engine:
             pos += take
             if self._in_fill == hop:
                 self._in_fill = 0
-                v = self.process_hop(self._in, cheap=cheap).copy()
+                v = self.process_hop(self._in).copy()
                 k = dry[:, out_len : out_len + hop] - v
                 produced_v.append(v)
                 produced_k.append(k)
@@ -235,10 +232,6 @@ class Engine:
         self._out_v, self._out_k = vocals[:, n:], karaoke[:, n:]
         self._dry = dry[:, n:]
         return vocals[:, :n], karaoke[:, :n]
-
-    def flush(self) -> tuple[np.ndarray, np.ndarray]:
-        """Push ``latency_samples`` zeros through, returning the delayed tail of the stream."""
-        return self.process(np.zeros((self.channels, self.latency_samples)))
 
 
 def build_candidates(geometry: StftGeometry, config: EngineConfig) -> list:

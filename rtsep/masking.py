@@ -1,4 +1,4 @@
-"""From primitive masks to the final vocal mask: clustering (paper 000 Eq. 1) and threshold.
+"""From primitive masks to one vocal mask: primitive clustering (paper 000 Eq. 1).
 
 Shapes: an embedding is ``(bins, dims)`` of soft masks in [0, 1], one column per primitive;
 masks are ``(bins,)``.
@@ -12,18 +12,15 @@ from kernels.clustering import cluster_mask
 
 
 class MaskCombiner:
-    """Primitive clustering with fixed centres 0 and 1, then soft or Deep Karaoke output."""
+    """Primitive clustering with fixed centres 0 (accompaniment) and 1 (vocals)."""
 
-    def __init__(self, n_bins: int, n_primitives: int, weights=None, beta: float = 5.0,
-                 alpha: float | None = None):
+    def __init__(self, n_bins: int, n_primitives: int, weights=None, beta: float = 5.0):
         self.n_bins = int(n_bins)
         self.n_primitives = int(n_primitives)
         w = np.ones(n_primitives) if weights is None else np.asarray(weights, dtype=np.float64)
         self.weights = np.ascontiguousarray(w, dtype=np.float64)
         self.beta = float(beta)
-        self.alpha = alpha
         self._soft = np.zeros(self.n_bins)
-        self._final = np.zeros(self.n_bins)
 
     def warmup(self) -> None:
         self.combine(np.full((self.n_bins, self.n_primitives), 0.5))
@@ -35,10 +32,3 @@ class MaskCombiner:
         else:
             cluster_mask(embedding, self.weights, self.beta, self._soft)
         return self._soft
-
-    def finalize(self, soft: np.ndarray) -> np.ndarray:
-        """The mask applied to the spectrum: soft, or binary at threshold alpha (paper 003)."""
-        if self.alpha is None:
-            return soft
-        np.greater(soft, self.alpha, out=self._final)
-        return self._final

@@ -76,7 +76,7 @@ def profile_engine(config: EngineConfig | None = None, seconds: float = 10.0, sr
         }
     return {
         "preset": config.preset,
-        "primitives": list(engine.primitive_names),
+        "candidates": engine.candidate_names,
         "sr": sr,
         "channels": int(x.shape[0]),
         "hop": hop,
@@ -98,7 +98,7 @@ def format_table(report: dict) -> str:
     lines = [
         f"preset {report['preset']}: {report['sr']} Hz x {report['channels']} ch, "
         f"n_fft {report['n_fft']}, hop {report['hop']} ({report['hop_ms']:.2f} ms), "
-        f"primitives {', '.join(report['primitives'])}",
+        f"candidates {', '.join(report['candidates'])}",
         f"latency {report['latency_samples']} samples = {report['latency_ms']:.2f} ms;  "
         f"rtf {report['rtf']:.3f} (wall {report['rtf_wall']:.3f}) over "
         f"{report['audio_seconds']:.1f} s; warm-up {report['warmup_seconds']:.2f} s",

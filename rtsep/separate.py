@@ -55,7 +55,7 @@ def separate_array(
     latency = engine.latency_samples
     if info is not None:
         info.update(rate=engine.sr, latency_samples=latency, latency_ms=engine.latency_ms,
-                    candidates=[c.name for c in engine.candidates])
+                    candidates=engine.candidate_names)
     block = int(block or engine.hop)
     if block < 1:
         raise ConfigError(f"block size must be at least 1 sample, got {block}")
