@@ -17,6 +17,7 @@ import subprocess
 import time
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 TOOLS = ("jackd", "jack_wait", "jack_lsp", "jack_connect")
 
@@ -86,6 +87,11 @@ class JackServer:
             self.proc.kill()
             self.proc.wait(timeout=5)
         self.proc = None
+        # A client that outlives its server (one test kills the server on purpose) cannot
+        # remove its semaphore. Such leftovers piled up in /dev/shm over many runs until new
+        # servers stalled (jack_lsp timed out, xruns), so the server's files go with it.
+        for leftover in Path("/dev/shm").glob(f"jack_sem.*_{self.name}_*"):
+            leftover.unlink(missing_ok=True)
 
     # -- graph helpers -------------------------------------------------------------------
     def ports(self) -> list[str]:
