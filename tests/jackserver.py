@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from contextlib import contextmanager
@@ -45,7 +46,7 @@ class JackServer:
         self.rate, self.period, self.channels = int(rate), int(period), int(channels)
         self.name = f"rtsep_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         self.proc: subprocess.Popen | None = None
-        self.log = b""
+        self.log_path: Path | None = None
 
     def env(self) -> dict:
         """The environment for child processes: their JACK clients use this server."""
@@ -62,13 +63,19 @@ class JackServer:
                "--autoconnect", "a", "-d", "dummy",
                "-r", str(self.rate), "-p", str(self.period), "-w", str(wait_us),
                "-C", str(self.channels), "-P", str(self.channels)]
-        self.proc = subprocess.Popen(cmd, env=self.env(), stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, preexec_fn=raise_priority)
+        # jackd's messages go to a file, never to a pipe: nobody reads a pipe while the tests
+        # run, and once its buffer filled (xrun messages on a busy machine), jackd blocked in
+        # write() and the whole graph froze, so jack_connect and jack_lsp timed out.
+        fd, log = tempfile.mkstemp(prefix=f"{self.name}-", suffix=".log")
+        self.log_path = Path(log)
+        with os.fdopen(fd, "wb") as sink:
+            self.proc = subprocess.Popen(cmd, env=self.env(), stdin=subprocess.DEVNULL,
+                                         stdout=sink, stderr=subprocess.STDOUT,
+                                         preexec_fn=raise_priority)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                self.log = self.proc.stdout.read() if self.proc.stdout else b""
-                raise RuntimeError(f"jackd exited with {self.proc.returncode}: {self.log[-500:]!r}")
+                raise RuntimeError(f"jackd exited with {self.proc.returncode}: {self.log_tail()!r}")
             ok = subprocess.run(["jack_wait", "-c", "-s", self.name], env=self.env(),
                                 capture_output=True, text=True, timeout=10)
             if "running" in ok.stdout and "not running" not in ok.stdout:
@@ -76,6 +83,12 @@ class JackServer:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"jackd did not come up within {timeout} s")
+
+    def log_tail(self, chars: int = 1500) -> str:
+        """The end of jackd's own messages (xruns, client timeouts), for failure reports."""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")[-chars:]
 
     def stop(self) -> None:
         if self.proc is None:
@@ -88,20 +101,31 @@ class JackServer:
             self.proc.wait(timeout=5)
         self.proc = None
         # A client that outlives its server (one test kills the server on purpose) cannot
-        # remove its semaphore. Such leftovers piled up in /dev/shm over many runs until new
-        # servers stalled (jack_lsp timed out, xruns), so the server's files go with it.
+        # remove its semaphore; the server's files go with it so runs do not litter /dev/shm.
         for leftover in Path("/dev/shm").glob(f"jack_sem.*_{self.name}_*"):
             leftover.unlink(missing_ok=True)
+        if self.log_path is not None:
+            self.log_path.unlink(missing_ok=True)
 
     # -- graph helpers -------------------------------------------------------------------
+    def _tool(self, *argv: str, timeout: float = 10.0) -> subprocess.CompletedProcess:
+        """Run a JACK command-line tool against this server; a hang reports jackd's log."""
+        try:
+            return subprocess.run(list(argv), env=self.env(), capture_output=True, text=True,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            alive = self.proc is not None and self.proc.poll() is None
+            raise RuntimeError(f"{' '.join(argv)} got no answer from jackd within {timeout} s "
+                               f"(server {'running' if alive else 'gone'}); jackd's log ends: "
+                               f"{self.log_tail()!r}") from None
+
     def ports(self) -> list[str]:
-        out = subprocess.run(["jack_lsp"], env=self.env(), capture_output=True, text=True, timeout=10)
+        out = self._tool("jack_lsp")
         return [p.strip() for p in out.stdout.splitlines() if p.strip()]
 
     def connections(self) -> dict[str, list[str]]:
         """Each port -> the ports it is connected to (``jack_lsp -c``)."""
-        out = subprocess.run(["jack_lsp", "-c"], env=self.env(), capture_output=True, text=True,
-                             timeout=10)
+        out = self._tool("jack_lsp", "-c")
         graph: dict[str, list[str]] = {}
         current = None
         for line in out.stdout.splitlines():
@@ -123,8 +147,7 @@ class JackServer:
         raise TimeoutError(f"JACK ports {names} did not appear; have {sorted(self.ports())}")
 
     def connect(self, src: str, dst: str) -> None:
-        done = subprocess.run(["jack_connect", src, dst], env=self.env(), capture_output=True,
-                              text=True, timeout=10)
+        done = self._tool("jack_connect", src, dst)
         if done.returncode != 0:
             raise RuntimeError(f"jack_connect {src} {dst} failed: {done.stderr.strip()}")
 
