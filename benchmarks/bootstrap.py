@@ -4,6 +4,9 @@ filter matter, and does the teacher's confidence predict its SDR?
 Work folder W (default /tmp/rtsep-bootstrap-bench). Steps, in order (each is a subcommand):
 
     render      W/corpus: rendered songs (offline_training.corpus.render_corpus)
+    voiced      W/corpus instead holds songs with REAL voices: rendered accompaniment (and
+                Debian's drascula-music when installed) under CC BY singing and speech from
+                shared/data/solo, pitch-shifted for variety; stems kept for the references
     (data)      python -m offline_training bootstrap W/corpus CC-FILES... --run-dir W/run_q234
                     --out W/student_q234 --data-only [...]       (under torchrun if you like)
     q1-run      W/run_q1: the same segments and teacher outputs, for the lowest-quartile student
@@ -42,6 +45,102 @@ def render(w: Path, songs: int, seconds: float) -> None:
 
     render_corpus(w / "corpus", songs, seconds, seed=100)
     render_corpus(w / "heldout", 6, 15.0, seed=999)
+
+
+# Licence-clean real voices in shared/data/solo (its README): Vocadito (CC BY 4.0) and
+# LibriSpeech (CC BY 4.0). The Essentia and Children's Song Dataset clips are not licence-clean.
+VOICES = {"solo/vocals/vocadito_1.wav": "CC BY 4.0 (Vocadito)",
+          "solo/vocals/vocadito_10.wav": "CC BY 4.0 (Vocadito)",
+          "solo/vocals/vocadito_14.wav": "CC BY 4.0 (Vocadito)",
+          "solo/speech/198-209-0000.hq.ogg": "CC BY 4.0 (LibriSpeech)",
+          "solo/speech/3436-172162-0000.hq.ogg": "CC BY 4.0 (LibriSpeech)",
+          "solo/speech/5703-47212-0000.hq.ogg": "CC BY 4.0 (LibriSpeech)"}
+DRASCULA = Path("/usr/share/scummvm/drascula/audio")  # Debian package drascula-music
+
+
+def _voice_bank(shifts=(-4, -2, 0, 2, 4)) -> list[np.ndarray]:
+    """Each licence-clean voice at 44.1 kHz, pitch-shifted by each of ``shifts`` semitones."""
+    import librosa
+
+    from offline_training.audio_sources import read_mono
+
+    bank = []
+    for rel in VOICES:
+        x = read_mono(SHARED / rel)  # mono, resampled to 44.1 kHz
+        x = x / (np.sqrt(np.mean(x**2)) + 1e-9) * 0.1
+        for k in shifts:
+            bank.append(x if k == 0 else librosa.effects.pitch_shift(x, sr=SR, n_steps=k))
+    return bank
+
+
+def voiced(w: Path, songs: int, seconds: float, seed: int = 7) -> None:
+    """Songs whose voice is a real recording: rendered accompaniment, CC BY voices on top.
+
+    The bootstrap reads only each ``mixture.wav``; the stems feed the supervised reference and
+    the confidence study. Voice phrases (3-8 s crops, gaps of 0-2 s) are placed at a random
+    vocal-to-accompaniment ratio in [-4, 4] dB per song.
+    """
+    import soundfile as sf
+
+    from offline_training.audio_sources import read_mono
+    from offline_training.corpus import render_corpus
+
+    rng = np.random.default_rng(seed)
+    accomp_dir = w / "accompaniment_src"
+    if not accomp_dir.exists():
+        render_corpus(accomp_dir, songs, seconds, seed=100)
+    extra = sorted(DRASCULA.glob("*.ogg"))[:12] if DRASCULA.is_dir() else []
+    licence = ("derived by rtsep: accompaniment rendered from generated MIDI with FluidR3_GM (MIT)"
+               + (" or from Debian drascula-music (Drascula licence, DFSG-free)" if extra else "")
+               + "; voices CC BY 4.0 (Vocadito, LibriSpeech)")
+    extra_audio = [read_mono(p).astype(np.float32) for p in extra]
+    voices = _voice_bank()
+    n = int(seconds * SR)
+    for i in range(songs):
+        acc = read_mono(accomp_dir / f"song_{i:04d}" / "accompaniment.wav")[:n]
+        acc = np.pad(acc, (0, n - len(acc)))
+        if extra_audio and i % 2:  # every other song: a real instrumental track, alone
+            src = extra_audio[rng.integers(len(extra_audio))]
+            if len(src) > n:
+                a0 = int(rng.integers(len(src) - n))
+                acc = src[a0 : a0 + n] * (np.sqrt(np.mean(acc**2)) /
+                                          (np.sqrt(np.mean(src[a0 : a0 + n] ** 2)) + 1e-9))
+        voc = np.zeros(n)
+        pos = int(rng.uniform(0, 2) * SR)
+        while pos < n:
+            v = voices[rng.integers(len(voices))]
+            length = min(int(rng.uniform(3, 8) * SR), len(v), n - pos)
+            v0 = int(rng.integers(max(1, len(v) - length)))
+            seg = v[v0 : v0 + length].copy()
+            fade = min(2048, length // 4)
+            ramp = np.linspace(0, 1, fade)
+            seg[:fade] *= ramp
+            seg[length - fade :] *= ramp[::-1]
+            voc[pos : pos + length] += seg
+            pos += length + int(rng.uniform(0, 2) * SR)
+        active = np.abs(voc) > 1e-4
+        ratio_db = rng.uniform(-4, 4)
+        voc *= (np.sqrt(np.mean(acc**2)) / (np.sqrt(np.mean(voc[active] ** 2)) + 1e-9)
+                * 10 ** (ratio_db / 20))
+        mix = voc + acc
+        peak = np.max(np.abs(mix))
+        if peak > 0.95:
+            voc, acc, mix = voc * 0.95 / peak, acc * 0.95 / peak, mix * 0.95 / peak
+        out = w / "corpus" / f"song_{i:04d}"
+        out.mkdir(parents=True, exist_ok=True)
+        for name, x in (("vocals", voc), ("accompaniment", acc), ("mixture", mix)):
+            sf.write(out / f"{name}.wav", x.astype(np.float32), SR, subtype="FLOAT")
+        (out / "provenance.json").write_text(json.dumps({"licence": licence}))
+    (w / "corpus" / "VOICED.json").write_text(json.dumps({
+        "recipe": f"benchmarks/bootstrap.py voiced --songs {songs} --seconds {seconds}",
+        "licence": licence,
+        "voices": {f"shared/data/{k}": v for k, v in VOICES.items()},
+        "voice_pitch_shifts_semitones": [-4, -2, 0, 2, 4],
+        "accompaniment": {"rendered": "render_corpus(seed=100) accompaniment stems, FluidR3_GM "
+                                      "(MIT)",
+                          "drascula-music": [p.name for p in extra],
+                          "drascula_licence": "Drascula licence (BSD-like, Debian main)"},
+        "songs": songs, "seconds": seconds, "seed": seed}, indent=2))
 
 
 def q1_run(w: Path) -> None:
@@ -218,8 +317,32 @@ def ship(w: Path, model: Path, name: str) -> None:
     net, doc = load_model(model)
     from offline_training.audio_sources import licence_of
 
+    voiced_doc = w / "corpus" / "VOICED.json"
+    if voiced_doc.is_file():
+        # Files were given one by one, so the run named each song's mixture only
+        # "mixture.wav": rebuild the list from the run folder, which kept full paths.
+        ingredients = json.loads(voiced_doc.read_text())
+        run = next(r for r in (Path(f"{model}.run"), w / f"run_{model.name.removeprefix('student_')}",
+                               w / "run_q234") if (r / "teacher.json").is_file())
+        per_file: dict = {}
+        for seg in json.loads((run / "teacher.json").read_text())["segments"]:
+            e = per_file.setdefault(seg["file"], {"segments_kept": 0, "segments_dropped": 0})
+            e["segments_kept" if seg["kept"] else "segments_dropped"] += 1
+        doc["provenance"] = []
+        for f, counts in per_file.items():
+            src = Path(f)
+            if src.parent.name.startswith("song_"):
+                entry = {"source": f"voiced corpus/{src.parent.name}/{src.name}",
+                         "licence": ingredients["licence"]}
+            else:
+                entry = {"source": f"shared/data/mixtures/{src.name}",
+                         "licence": licence_of(SHARED / "mixtures" / src.name, "unknown")}
+            doc["provenance"].append({**entry, **counts})
+        doc["training"]["corpus_ingredients"] = ingredients
     for entry in doc["provenance"]:
         src = Path(entry["source"])
+        if entry["source"].startswith(("voiced corpus/", "shared/")):
+            continue
         if src.parent.name.startswith("song_"):
             entry["source"] = f"rendered corpus (seed 100)/{src.parent.name}/{src.name}"
         else:
@@ -241,7 +364,7 @@ def ship(w: Path, model: Path, name: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("step", choices=["render", "q1-run", "sup-sources", "train-sup", "evaluate",
+    ap.add_argument("step", choices=["render", "voiced", "q1-run", "sup-sources", "train-sup", "evaluate",
                                      "confidence", "ship"])
     ap.add_argument("--work", type=Path, default=Path("/tmp/rtsep-bootstrap-bench"))
     ap.add_argument("--songs", type=int, default=60)
@@ -258,6 +381,7 @@ def main() -> None:
     a = ap.parse_args()
     w = a.work
     {"render": lambda: render(w, a.songs, a.seconds), "q1-run": lambda: q1_run(w),
+     "voiced": lambda: voiced(w, a.songs, a.seconds),
      "sup-sources": lambda: sup_sources(w),
      "train-sup": lambda: train_sup(w, a.steps, a.batch, a.crop_s),
      "evaluate": lambda: evaluate(w, a.model, a.dev),
