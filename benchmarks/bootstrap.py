@@ -15,6 +15,7 @@ Work folder W (default /tmp/rtsep-bootstrap-bench). Steps, in order (each is a s
     evaluate    vocals SDR (BSS Eval v4 median over 1 s windows) and SI-SDR on the dev set,
                 streamed through the engine: the teacher (primitive clustering, no model) and
                 each model (use_primitives=False); dev tracks are resampled to 44.1 kHz
+    offline-teacher  vocals SDR on the dev set of the offline teacher itself
     confidence  teacher confidence vs SI-SDR of its vocals on labelled segments (rendered
                 segments and dev tracks): Pearson r, p; scatter in benchmarks/figures/
 
@@ -269,6 +270,24 @@ def evaluate(w: Path, models: list[str], dev: Path | None = None) -> None:
               f"{s['si_sdri']:.2f} |")
 
 
+def offline_teacher() -> None:
+    """Vocals SDR on the dev set of the teacher the students learn from (offline, full context)."""
+    from offline_training.teacher import teacher_separate
+    from rtsep.metrics import separation_scores
+
+    rows = []
+    for t in _dev_tracks():
+        res = teacher_separate(t.mixture.mean(axis=0), SR)
+        v = np.repeat(res.vocals[None], t.mixture.shape[0], axis=0)[:, : t.mixture.shape[1]]
+        sc = separation_scores(np.stack([t.vocals, t.accompaniment]), np.stack([v, t.mixture - v]),
+                               t.mixture, SR)[0]
+        rows.append(sc)
+        print(f"{t.name}: SDR {sc['sdr']:.2f} SI-SDR {sc['si_sdr']:.2f}", flush=True)
+    print(f"median SDR {np.median([r['sdr'] for r in rows]):.2f}, mean "
+          f"{np.mean([r['sdr'] for r in rows]):.2f}, median SI-SDR "
+          f"{np.median([r['si_sdr'] for r in rows]):.2f}")
+
+
 def confidence(w: Path, figure: Path) -> None:
     import matplotlib
 
@@ -364,7 +383,7 @@ def ship(w: Path, model: Path, name: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("step", choices=["render", "voiced", "q1-run", "sup-sources", "train-sup", "evaluate",
+    ap.add_argument("step", choices=["render", "voiced", "offline-teacher", "q1-run", "sup-sources", "train-sup", "evaluate",
                                      "confidence", "ship"])
     ap.add_argument("--work", type=Path, default=Path("/tmp/rtsep-bootstrap-bench"))
     ap.add_argument("--songs", type=int, default=60)
@@ -381,7 +400,7 @@ def main() -> None:
     a = ap.parse_args()
     w = a.work
     {"render": lambda: render(w, a.songs, a.seconds), "q1-run": lambda: q1_run(w),
-     "voiced": lambda: voiced(w, a.songs, a.seconds),
+     "voiced": lambda: voiced(w, a.songs, a.seconds), "offline-teacher": offline_teacher,
      "sup-sources": lambda: sup_sources(w),
      "train-sup": lambda: train_sup(w, a.steps, a.batch, a.crop_s),
      "evaluate": lambda: evaluate(w, a.model, a.dev),
