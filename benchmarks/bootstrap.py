@@ -56,17 +56,23 @@ VOICES = {"solo/vocals/vocadito_1.wav": "CC BY 4.0 (Vocadito)",
           "solo/speech/198-209-0000.hq.ogg": "CC BY 4.0 (LibriSpeech)",
           "solo/speech/3436-172162-0000.hq.ogg": "CC BY 4.0 (LibriSpeech)",
           "solo/speech/5703-47212-0000.hq.ogg": "CC BY 4.0 (LibriSpeech)"}
+# For experiments only (never for a shipped model): the other solo voices, research use or
+# non-commercial licences.
+VOICES_RESEARCH = {"solo/vocals/csd_en001b.mp3": "CC BY-NC-SA 4.0 (Children's Song Dataset)",
+                   "solo/vocals/singing-female.wav": "research use (Essentia examples)",
+                   "solo/vocals/vignesh.wav": "research use (Essentia examples)",
+                   "solo/vocals/long_voice.flac": "research use (Essentia examples)"}
 DRASCULA = Path("/usr/share/scummvm/drascula/audio")  # Debian package drascula-music
 
 
-def _voice_bank(shifts=(-4, -2, 0, 2, 4)) -> list[np.ndarray]:
-    """Each licence-clean voice at 44.1 kHz, pitch-shifted by each of ``shifts`` semitones."""
+def _voice_bank(voices: dict, shifts=(-4, -2, 0, 2, 4)) -> list[np.ndarray]:
+    """Each voice at 44.1 kHz, pitch-shifted by each of ``shifts`` semitones."""
     import librosa
 
     from offline_training.audio_sources import read_mono
 
     bank = []
-    for rel in VOICES:
+    for rel in voices:
         x = read_mono(SHARED / rel)  # mono, resampled to 44.1 kHz
         x = x / (np.sqrt(np.mean(x**2)) + 1e-9) * 0.1
         for k in shifts:
@@ -74,7 +80,7 @@ def _voice_bank(shifts=(-4, -2, 0, 2, 4)) -> list[np.ndarray]:
     return bank
 
 
-def voiced(w: Path, songs: int, seconds: float, seed: int = 7) -> None:
+def voiced(w: Path, songs: int, seconds: float, seed: int = 7, research: bool = False) -> None:
     """Songs whose voice is a real recording: rendered accompaniment, CC BY voices on top.
 
     The bootstrap reads only each ``mixture.wav``; the stems feed the supervised reference and
@@ -93,9 +99,12 @@ def voiced(w: Path, songs: int, seconds: float, seed: int = 7) -> None:
     extra = sorted(DRASCULA.glob("*.ogg"))[:12] if DRASCULA.is_dir() else []
     licence = ("derived by rtsep: accompaniment rendered from generated MIDI with FluidR3_GM (MIT)"
                + (" or from Debian drascula-music (Drascula licence, DFSG-free)" if extra else "")
-               + "; voices CC BY 4.0 (Vocadito, LibriSpeech)")
+               + ("; voices CC BY 4.0 (Vocadito, LibriSpeech) and research-only or NC "
+                  "voices: NOT for a shipped model" if research
+                  else "; voices CC BY 4.0 (Vocadito, LibriSpeech)"))
     extra_audio = [read_mono(p).astype(np.float32) for p in extra]
-    voices = _voice_bank()
+    voice_files = {**VOICES, **(VOICES_RESEARCH if research else {})}
+    voices = _voice_bank(voice_files)
     n = int(seconds * SR)
     for i in range(songs):
         acc = read_mono(accomp_dir / f"song_{i:04d}" / "accompaniment.wav")[:n]
@@ -135,7 +144,7 @@ def voiced(w: Path, songs: int, seconds: float, seed: int = 7) -> None:
     (w / "corpus" / "VOICED.json").write_text(json.dumps({
         "recipe": f"benchmarks/bootstrap.py voiced --songs {songs} --seconds {seconds}",
         "licence": licence,
-        "voices": {f"shared/data/{k}": v for k, v in VOICES.items()},
+        "voices": {f"shared/data/{k}": v for k, v in voice_files.items()},
         "voice_pitch_shifts_semitones": [-4, -2, 0, 2, 4],
         "accompaniment": {"rendered": "render_corpus(seed=100) accompaniment stems, FluidR3_GM "
                                       "(MIT)",
@@ -393,6 +402,8 @@ def main() -> None:
     ap.add_argument("--crop-s", type=float, default=2.0)
     ap.add_argument("--model", action="append", default=[],
                     help="NAME=PATH for evaluate; PATH=NAME for ship")
+    ap.add_argument("--research-voices", action="store_true",
+                    help="voiced: also the research-only / NC solo voices (experiments only)")
     ap.add_argument("--dev", type=Path, default=None,
                     help="labelled folder for evaluate (default: the shared dev set)")
     ap.add_argument("--figure", type=Path,
@@ -400,7 +411,7 @@ def main() -> None:
     a = ap.parse_args()
     w = a.work
     {"render": lambda: render(w, a.songs, a.seconds), "q1-run": lambda: q1_run(w),
-     "voiced": lambda: voiced(w, a.songs, a.seconds), "offline-teacher": offline_teacher,
+     "voiced": lambda: voiced(w, a.songs, a.seconds, research=a.research_voices), "offline-teacher": offline_teacher,
      "sup-sources": lambda: sup_sources(w),
      "train-sup": lambda: train_sup(w, a.steps, a.batch, a.crop_s),
      "evaluate": lambda: evaluate(w, a.model, a.dev),
