@@ -80,6 +80,13 @@ def _voice_bank(voices: dict, shifts=(-4, -2, 0, 2, 4)) -> list[np.ndarray]:
     return bank
 
 
+def _voiced_licence(drascula: bool, research: bool) -> str:
+    return ("derived by rtsep: accompaniment rendered from generated MIDI with FluidR3_GM (MIT)"
+            + (" or from Debian drascula-music (Drascula licence, DFSG-free)" if drascula else "")
+            + ("; voices CC BY 4.0 (Vocadito, LibriSpeech) and research-only or NC voices: NOT "
+               "for a shipped model" if research else "; voices CC BY 4.0 (Vocadito, LibriSpeech)"))
+
+
 def voiced(w: Path, songs: int, seconds: float, seed: int = 7, research: bool = False) -> None:
     """Songs whose voice is a real recording: rendered accompaniment, CC BY voices on top.
 
@@ -97,11 +104,7 @@ def voiced(w: Path, songs: int, seconds: float, seed: int = 7, research: bool = 
     if not accomp_dir.exists():
         render_corpus(accomp_dir, songs, seconds, seed=100)
     extra = sorted(DRASCULA.glob("*.ogg"))[:12] if DRASCULA.is_dir() else []
-    licence = ("derived by rtsep: accompaniment rendered from generated MIDI with FluidR3_GM (MIT)"
-               + (" or from Debian drascula-music (Drascula licence, DFSG-free)" if extra else "")
-               + ("; voices CC BY 4.0 (Vocadito, LibriSpeech) and research-only or NC "
-                  "voices: NOT for a shipped model" if research
-                  else "; voices CC BY 4.0 (Vocadito, LibriSpeech)"))
+    licence = _voiced_licence(bool(extra), research)
     extra_audio = [read_mono(p).astype(np.float32) for p in extra]
     voice_files = {**VOICES, **(VOICES_RESEARCH if research else {})}
     voices = _voice_bank(voice_files)
@@ -350,6 +353,8 @@ def ship(w: Path, model: Path, name: str) -> None:
         # Files were given one by one, so the run named each song's mixture only
         # "mixture.wav": rebuild the list from the run folder, which kept full paths.
         ingredients = json.loads(voiced_doc.read_text())
+        if "NOT for a shipped model" in ingredients.get("licence", ""):
+            raise SystemExit(f"{w / 'corpus'} has research-only voices: its models may not ship")
         run = next(r for r in (Path(f"{model}.run"), w / f"run_{model.name.removeprefix('student_')}",
                                w / "run_q234") if (r / "teacher.json").is_file())
         per_file: dict = {}
@@ -361,7 +366,8 @@ def ship(w: Path, model: Path, name: str) -> None:
             src = Path(f)
             if src.parent.name.startswith("song_"):
                 entry = {"source": f"voiced corpus/{src.parent.name}/{src.name}",
-                         "licence": ingredients["licence"]}
+                         "licence": ingredients.get("licence") or _voiced_licence(
+                             "drascula" in str(ingredients.get("accompaniment")), False)}
             else:
                 entry = {"source": f"shared/data/mixtures/{src.name}",
                          "licence": licence_of(SHARED / "mixtures" / src.name, "unknown")}
