@@ -63,9 +63,10 @@ VOICES_RESEARCH = {"solo/vocals/csd_en001b.mp3": "CC BY-NC-SA 4.0 (Children's So
                    "solo/vocals/vignesh.wav": "research use (Essentia examples)",
                    "solo/vocals/long_voice.flac": "research use (Essentia examples)"}
 DRASCULA = Path("/usr/share/scummvm/drascula/audio")  # Debian package drascula-music
+VOICE_SHIFTS = (-4, -2, 0, 2, 4)  # semitones: each voice at five pitches
 
 
-def _voice_bank(voices: dict, shifts=(-4, -2, 0, 2, 4)) -> list[np.ndarray]:
+def _voice_bank(voices: dict, shifts=VOICE_SHIFTS) -> list[np.ndarray]:
     """Each voice at 44.1 kHz, pitch-shifted by each of ``shifts`` semitones."""
     import librosa
 
@@ -145,10 +146,11 @@ def voiced(w: Path, songs: int, seconds: float, seed: int = 7, research: bool = 
             sf.write(out / f"{name}.wav", x.astype(np.float32), SR, subtype="FLOAT")
         (out / "provenance.json").write_text(json.dumps({"licence": licence}))
     (w / "corpus" / "VOICED.json").write_text(json.dumps({
-        "recipe": f"benchmarks/bootstrap.py voiced --songs {songs} --seconds {seconds}",
+        "recipe": f"benchmarks/bootstrap.py voiced --songs {songs} --seconds {seconds}"
+                  + (" --research-voices" if research else ""),
         "licence": licence,
         "voices": {f"shared/data/{k}": v for k, v in voice_files.items()},
-        "voice_pitch_shifts_semitones": [-4, -2, 0, 2, 4],
+        "voice_pitch_shifts_semitones": list(VOICE_SHIFTS),
         "accompaniment": {"rendered": "render_corpus(seed=100) accompaniment stems, FluidR3_GM "
                                       "(MIT)",
                           "drascula-music": [p.name for p in extra],
@@ -353,7 +355,7 @@ def ship(w: Path, model: Path, name: str) -> None:
         # Files were given one by one, so the run named each song's mixture only
         # "mixture.wav": rebuild the list from the run folder, which kept full paths.
         ingredients = json.loads(voiced_doc.read_text())
-        if "NOT for a shipped model" in ingredients.get("licence", ""):
+        if "NOT for a shipped model" in ingredients["licence"]:
             raise SystemExit(f"{w / 'corpus'} has research-only voices: its models may not ship")
         run = next(r for r in (Path(f"{model}.run"), w / f"run_{model.name.removeprefix('student_')}",
                                w / "run_q234") if (r / "teacher.json").is_file())
@@ -366,8 +368,7 @@ def ship(w: Path, model: Path, name: str) -> None:
             src = Path(f)
             if src.parent.name.startswith("song_"):
                 entry = {"source": f"voiced corpus/{src.parent.name}/{src.name}",
-                         "licence": ingredients.get("licence") or _voiced_licence(
-                             "drascula" in str(ingredients.get("accompaniment")), False)}
+                         "licence": ingredients["licence"]}
             else:
                 entry = {"source": f"shared/data/mixtures/{src.name}",
                          "licence": licence_of(SHARED / "mixtures" / src.name, "unknown")}
