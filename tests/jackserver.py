@@ -76,8 +76,7 @@ class JackServer:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"jackd exited with {self.proc.returncode}: {self.log_tail()!r}")
-            ok = subprocess.run(["jack_wait", "-c", "-s", self.name], env=self.env(),
-                                capture_output=True, text=True, timeout=10)
+            ok = self._tool("jack_wait", "-c", "-s", self.name)
             if "running" in ok.stdout and "not running" not in ok.stdout:
                 return self
             time.sleep(0.1)
