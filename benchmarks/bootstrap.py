@@ -227,7 +227,7 @@ def train_sup(w: Path, steps: int, batch: int, crop_s: float, seed: int = 0) -> 
 def _dev_tracks(root: Path | None = None):
     import librosa
 
-    from rtsep.data import load_track, track_folders
+    from rtsep.io.datasets import load_track, track_folders
 
     for folder in track_folders(root or SHARED / "dev"):
         t = load_track(folder)
@@ -242,7 +242,7 @@ def _dev_tracks(root: Path | None = None):
 
 def evaluate(w: Path, models: list[str], dev: Path | None = None) -> None:
     from rtsep.config import EngineConfig
-    from rtsep.metrics import separation_scores
+    from rtsep.evaluation.metrics import separation_scores
     from rtsep.separate import separate_array
 
     methods = {"teacher (pcl, streaming)": EngineConfig()}
@@ -287,7 +287,7 @@ def evaluate(w: Path, models: list[str], dev: Path | None = None) -> None:
 def offline_teacher() -> None:
     """Vocals SDR on the dev set of the teacher the students learn from (offline, full context)."""
     from offline_training.teacher import teacher_separate
-    from rtsep.metrics import separation_scores
+    from rtsep.evaluation.metrics import separation_scores
 
     rows = []
     for t in _dev_tracks():
@@ -310,7 +310,7 @@ def confidence(w: Path, figure: Path) -> None:
     from scipy.stats import pearsonr
 
     from offline_training.teacher import teacher_separate
-    from rtsep.metrics import si_sdr
+    from rtsep.evaluation.metrics import si_sdr
 
     points = {"rendered segments": [], "dev tracks": []}
     for s in _rendered_segments(w):

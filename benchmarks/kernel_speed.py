@@ -22,7 +22,7 @@ from kernels.clustering import cluster_mask  # noqa: E402
 from kernels.confidence import posterior_strength, silhouette  # noqa: E402
 from rtsep.config import geometry_for  # noqa: E402
 from rtsep.primitives import make_primitives  # noqa: E402
-from rtsep.stft import stft_offline  # noqa: E402
+from rtsep.core.stft import stft_offline  # noqa: E402
 
 DATA = Path(os.environ.get("RTSEP_SHARED_DATA",
                           Path(__file__).resolve().parents[2] / "shared" / "data"))

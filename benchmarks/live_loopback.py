@@ -28,7 +28,7 @@ def run_one(preset: str, buffer_hops: int, seconds: float) -> dict:
     server = JackServer(rate=44100, period=PERIODS[preset]).start()
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "rtsep.cli", "profile-loopback", "--device", "system",
+            [sys.executable, "-m", "rtsep", "profile-loopback", "--device", "system",
              "--preset", preset, "--seconds", str(seconds), "--buffer-hops", str(buffer_hops),
              "--json"],
             env=server.env(), capture_output=True, text=True, timeout=4 * seconds + 120,

@@ -1,7 +1,7 @@
 """Vocals SDR of each primitive alone and of primitive clustering, on ../shared/data/dev.
 
 A quick development measure, not the official table: tracks are mixed to mono, the STFT is
-the engine's (``rtsep.stft.stft_offline``), each primitive steps through the frames causally
+the engine's (``rtsep.core.stft.stft_offline``), each primitive steps through the frames causally
 exactly as in the engine, and the score is the whole-track SDR
 ``10 log10(|s|^2 / |s - s_hat|^2)`` of the vocals. Prints one row per track and the mean.
 
@@ -22,7 +22,7 @@ import soundfile as sf  # noqa: E402
 from kernels.clustering import cluster_mask  # noqa: E402
 from rtsep.config import geometry_for  # noqa: E402
 from rtsep.primitives import make_primitives  # noqa: E402
-from rtsep.stft import istft_offline, stft_offline  # noqa: E402
+from rtsep.core.stft import istft_offline, stft_offline  # noqa: E402
 
 DATA = Path(os.environ.get("RTSEP_SHARED_DATA",
                           Path(__file__).resolve().parents[2] / "shared" / "data"))

@@ -33,9 +33,9 @@ import numpy as np  # noqa: E402
 
 from common import machine, replace_section  # noqa: E402
 from librosa_refs import librosa_hpss, librosa_repet_sim  # noqa: E402
-from rtsep.data import dev_set  # noqa: E402
-from rtsep.eval_methods import Method  # noqa: E402
-from rtsep.evaluate import evaluate, format_table, write_json  # noqa: E402
+from rtsep.io.datasets import dev_set  # noqa: E402
+from rtsep.evaluation.methods import Method  # noqa: E402
+from rtsep.evaluation.runner import evaluate, format_table, write_json  # noqa: E402
 
 ENGINE_METHODS = ["mixture", "oracle-irm", "oracle-ibm", "repet", "hpss", "pitch", "pcl",
                   "pcl-alpha0.5:alpha=0.5", "pcl-low-latency:preset=low-latency",
@@ -51,8 +51,8 @@ def metric_timing(dataset: Path) -> str:
     """Seconds for BSS Eval v4 of the first stereo track (ours and museval's, if installed)."""
     import time
 
-    from rtsep.data import iter_tracks
-    from rtsep.metrics import bss_eval_v4
+    from rtsep.io.datasets import iter_tracks
+    from rtsep.evaluation.metrics import bss_eval_v4
 
     track = next((t for t in iter_tracks(dataset) if t.mixture.shape[0] == 2), None)
     if track is None:
@@ -63,7 +63,7 @@ def metric_timing(dataset: Path) -> str:
     bss_eval_v4(refs, ests, window=track.sr, hop=track.sr)
     ours = time.perf_counter() - t0
     text = (f"BSS Eval v4 of one track (2 sources x 2 channels x {track.seconds:.1f} s, "
-            f"\"{track.name}\"): {ours:.2f} s with `rtsep.metrics.bss_eval_v4`")
+            f"\"{track.name}\"): {ours:.2f} s with `rtsep.evaluation.metrics.bss_eval_v4`")
     try:
         import museval
     except ImportError:

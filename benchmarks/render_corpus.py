@@ -18,7 +18,7 @@ from pathlib import Path
 
 
 from offline_training.corpus import render_corpus  # noqa: E402
-from rtsep.render_attack import attack_delays  # noqa: E402
+from rtsep.songs.attack import attack_delays  # noqa: E402
 from offline_training.corpus import VOCAL_PROGRAMS  # noqa: E402
 
 

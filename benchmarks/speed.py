@@ -20,7 +20,7 @@ import numpy as np
 from common import machine, replace_section  # noqa: E402
 from librosa_refs import REFERENCES  # noqa: E402
 from rtsep.config import EngineConfig  # noqa: E402
-from rtsep.profile import pin_to_one_core, profile_engine, test_signal  # noqa: E402
+from rtsep.evaluation.profile import pin_to_one_core, profile_engine, test_signal  # noqa: E402
 from rtsep.separate import separate_array  # noqa: E402
 
 

@@ -57,7 +57,7 @@ def train(work: Path, corpora: dict[str, list[Path]], epochs: int, dc_weight: fl
 
 def stream_segments(corpora: dict[str, list[Path]], per_domain: int):
     """Alternating held-out segments ``(mixture, vocals)``, first SEGMENT_S s of each song."""
-    from rtsep.audio_io import read_audio
+    from rtsep.io.audio import read_audio
 
     segs = []
     names = list(corpora)
@@ -73,7 +73,7 @@ def stream_segments(corpora: dict[str, list[Path]], per_domain: int):
 
 def run(work: Path, epochs: int, dc_weight: float, fixtures: bool) -> str:
     from rtsep.config import EngineConfig
-    from rtsep.selection import evaluate_selection
+    from rtsep.evaluation.selection import evaluate_selection
 
     t0 = time.time()
     train_corpora = render(work, songs=12, seconds=20.0, seed=11)

@@ -31,7 +31,7 @@ for _name in _COMMAND_MODULES:
 
 def main() -> None:
     """A user's mistake is one line on stderr and exit status 2, as in the ``rtsep`` command."""
-    from rtsep.cli_runner import run
+    from rtsep.cli.runner import run
 
     run(app, "offline_training")
 

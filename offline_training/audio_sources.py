@@ -60,7 +60,7 @@ def display_source(path, roots) -> str:
 
 def read_mono(path) -> np.ndarray:
     """``(samples,)`` at 44.1 kHz: the mean of the channels, resampled if needed."""
-    from rtsep.audio_io import read_audio
+    from rtsep.io.audio import read_audio
 
     x, sr = read_audio(path)
     mono = x.mean(axis=0)

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         """Render generated songs into stems (vocals, drums, bass, other) with FluidSynth."""
         import time
 
-        from rtsep.progress import ProgressLine
+        from rtsep.cli.progress import ProgressLine
 
         from .corpus import render_corpus
 

@@ -21,8 +21,8 @@ from typing import Callable
 import numpy as np
 
 from rtsep.errors import RtsepError
-from rtsep.render_compose import PROGRESSIONS, Style, compose
-from rtsep.render_score import note_times
+from rtsep.songs.compose import PROGRESSIONS, Style, compose
+from rtsep.songs.midi import note_times
 
 LICENCE = "rendered by rtsep from generated MIDI with FluidR3_GM (MIT)"
 VOCAL_DB_RANGE = (-6.0, 3.0)
@@ -101,8 +101,8 @@ def render_song(out_dir: str | os.PathLike, index: int, seconds: float, seed: in
     The folder is built under a temporary name and renamed when complete. A folder whose
     ``meta.json`` already records the same song is kept as it is.
     """
-    from rtsep.audio_io import write_outputs_atomically
-    from rtsep.render import find_soundfont, fluidsynth_version, mix_stems, render_stems
+    from rtsep.io.audio import write_outputs_atomically
+    from rtsep.songs.fluidsynth import find_soundfont, fluidsynth_version, mix_stems, render_stems
 
     out_dir = Path(out_dir)
     final = out_dir / f"song_{index:04d}"

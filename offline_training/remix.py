@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from rtsep.config import StftGeometry
-from rtsep.stft import stft_offline
+from rtsep.core.stft import stft_offline
 
 SNR_RANGE_DB = (-2.5, 2.5)
 

@@ -2,7 +2,7 @@
 
 Each example takes a segment of vocals from one track and a segment of accompaniment from the
 same track or (with probability ``remix_prob``) another one, each with a random gain, and
-transforms them with the engine's own STFT (``rtsep.stft.stft_offline``, same geometry the
+transforms them with the engine's own STFT (``rtsep.core.stft.stft_offline``, same geometry the
 engine streams with), so the model is trained on exactly the frames it will see live. Because
 the mixture is the sum of the two stems, the ideal ratio mask and the dominance labels are exact.
 
@@ -59,7 +59,7 @@ def _provenance(folder: Path, names: list[str], licence: str | None) -> dict:
 
 def load_solo(files, sr: int, licences=()) -> tuple[list[np.ndarray], list[dict]]:
     """Solo recordings (one source each) as mono float32 at ``sr``, with provenance entries."""
-    from rtsep.audio_io import read_audio
+    from rtsep.io.audio import read_audio
 
     signals, provenance = [], []
     licences = list(licences)
@@ -78,11 +78,11 @@ def load_solo(files, sr: int, licences=()) -> tuple[list[np.ndarray], list[dict]
 
 
 def load_stem_pairs(folders, sr: int, licences=()) -> tuple[list[StemPair], list[dict]]:
-    """All tracks of MUSDB-style ``folders`` (see ``rtsep.data``) as mono stems at ``sr``.
+    """All tracks of MUSDB-style ``folders`` (see ``rtsep.io.datasets``) as mono stems at ``sr``.
 
     Returns (pairs, provenance entries, one per folder).
     """
-    from rtsep.data import load_track, track_folders
+    from rtsep.io.datasets import load_track, track_folders
 
     pairs, provenance = [], []
     licences = list(licences)
@@ -146,8 +146,8 @@ class SegmentSampler:
         return i, int(self.rng.integers(n_acc))
 
     def example(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        from rtsep.oracle import ideal_ratio_mask
-        from rtsep.stft import stft_offline
+        from rtsep.evaluation.oracle import ideal_ratio_mask
+        from rtsep.core.stft import stft_offline
 
         i, j = self._pick()
         v = stft_offline(self._segment(self.vocals[i])[None], self.geometry)[0]

@@ -2,7 +2,7 @@
 
 Targets come from the true stems: the ideal ratio mask |V| / (|V| + |A|) for the mask head and
 the dominant source of every bin for the deep-clustering head (weighted by sqrt magnitude).
-The STFT is the engine's (``rtsep.config.geometry_for``, ``rtsep.stft.stft_offline``).
+The STFT is the engine's (``rtsep.config.geometry_for``, ``rtsep.core.stft.stft_offline``).
 
     python -m offline_training train-supervised --corpus DIR [--labelled DIR ...] \
         [--solo-vocals FILE ...] [--solo-accompaniment FILE ...] \
@@ -35,8 +35,8 @@ def evaluate(model, pairs, geometry, max_seconds: float = 30.0) -> dict:
     """
     import torch
 
-    from rtsep.metrics import si_sdr
-    from rtsep.stft import istft_offline, stft_offline
+    from rtsep.evaluation.metrics import si_sdr
+    from rtsep.core.stft import istft_offline, stft_offline
 
     scores, baselines = [], []
     for pair in pairs:
@@ -66,7 +66,7 @@ def train_supervised(corpus_dirs, out, *, labelled_dirs=(), valid_dirs=(), licen
                      seed=0, checkpoint_every=0, threads=2, log=print) -> dict:
     """Train and save a model; returns the JSON written.
 
-    Data folders are MUSDB-style (``rtsep.data``); ``licences`` name the licence of each
+    Data folders are MUSDB-style (``rtsep.io.datasets``); ``licences`` name the licence of each
     corpus/labelled folder in order, ``solo_licences`` of each solo file (vocals first, then
     accompaniment). Everything trained on is listed in the JSON's provenance.
     """

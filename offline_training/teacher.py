@@ -35,7 +35,7 @@ from kernels.hpss import hpss_combine
 from kernels.medians import freq_median, time_median_step
 from kernels.repet import band_edges, compress_frame, repet_step
 from rtsep.config import StftGeometry, geometry_for
-from rtsep.stft import istft_offline, stft_offline
+from rtsep.core.stft import istft_offline, stft_offline
 
 LOUDEST_FRACTION = 0.01
 

@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 def __getattr__(name):
     # The engine pulls in numba kernels; import it on first use so `rtsep --help` stays quick.
     if name == "Engine":
-        from .engine import Engine
+        from .core.engine import Engine
 
         return Engine
     raise AttributeError(name)

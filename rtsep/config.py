@@ -1,7 +1,7 @@
 """Presets: STFT geometry and engine defaults, scaled with the sample rate.
 
 The analysis window is long (2048 samples at 44.1 kHz) for frequency resolution; the hop sets
-the latency, because the synthesis window spans only two hops (see ``rtsep.stft``).
+the latency, because the synthesis window spans only two hops (see ``rtsep.core.stft``).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class EngineConfig:
     models: tuple[str, ...] = ()  # model names or paths; each becomes a candidate
     backend: str = "auto"  # auto | torch | onnx | cuda-graph | tensorrt
     use_primitives: bool = True  # primitive clustering as a candidate
-    switch: str = "confidence"  # off | confidence | oracle (see rtsep.switching)
+    switch: str = "confidence"  # off | confidence | oracle (see rtsep.core.switching)
     bypass: bool = False  # mask fixed at 1 (vocals = delayed input): latency checks, loopback
     confidence_rate_hz: float = 10.0
     confidence_points: int = 1000

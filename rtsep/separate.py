@@ -19,7 +19,7 @@ from .errors import ConfigError
 
 def make_engine(sr: int, channels: int, config: EngineConfig | None = None):
     """An engine for ``config``; kept as one function so every caller builds it the same way."""
-    from .engine import Engine
+    from .core.engine import Engine
 
     return Engine(sr, channels, config)
 
@@ -83,7 +83,7 @@ def _processing_rate(sr: int, config: EngineConfig | None) -> int:
     """The rate the engine must run at: the models' training rate, or the input's own."""
     if config is None or not config.models:
         return sr
-    from .model_candidates import models_sample_rate
+    from .core.model_candidates import models_sample_rate
 
     return models_sample_rate(config) or sr
 
@@ -115,7 +115,7 @@ def separate_file(
     Both outputs have the input's sample rate, channel count and length. They are written
     together and atomically: either both appear complete, or neither does.
     """
-    from .audio_io import is_silent, read_audio, write_outputs_atomically
+    from .io.audio import is_silent, read_audio, write_outputs_atomically
 
     x, sr = read_audio(input_path)
     info: dict = {}
@@ -142,7 +142,7 @@ def separate_file(
         "outputs": {k: str(v) for k, v in paths.items()},
     }
     if plot is not None:
-        from .figure import plot_separation
+        from .evaluation.figure import plot_separation
 
         plot_separation(x, vocals, karaoke, sr, plot)
         result["outputs"]["plot"] = str(plot)

@@ -36,7 +36,7 @@ def main() -> int:
     ap.add_argument("--period", type=int, default=256)
     args = ap.parse_args()
 
-    from rtsep.devices import rescan
+    from rtsep.live.devices import rescan
 
     rescan(jack_client_name=args.name)
     import sounddevice as sd

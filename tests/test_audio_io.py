@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from rtsep.audio_io import is_silent, read_audio, write_audio, write_outputs_atomically
+from rtsep.io.audio import is_silent, read_audio, write_audio, write_outputs_atomically
 from rtsep.errors import AudioFileError, ConfigError, RtsepError
 
 RATES = [8000, 11025, 16000, 22050, 44100, 48000, 88200, 96000]

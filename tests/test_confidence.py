@@ -4,7 +4,7 @@ import numpy as np
 
 from kernels.confidence import posterior_strength_ref, silhouette_ref
 from rtsep.config import geometry_for
-from rtsep.confidence import StreamingConfidence
+from rtsep.core.confidence import StreamingConfidence
 
 
 def frames(rng, n, F, clean: bool):
@@ -69,7 +69,7 @@ def test_reset_repeats_the_same_values():
 
 
 def test_two_means_recovers_blobs_and_keeps_the_vocal_label():
-    from rtsep.confidence import two_means
+    from rtsep.core.confidence import two_means
 
     rng = np.random.default_rng(3)
     a = rng.normal(0.0, 0.1, (200, 4))

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from rtsep.audio_io import read_audio
+from rtsep.io.audio import read_audio
 from tests._alignment import energy_onsets, max_misalignment, midi_notes, phrase_onsets
 
 pytestmark = pytest.mark.skipif(shutil.which("fluidsynth") is None,

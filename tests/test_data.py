@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from rtsep.data import (dev_set, iter_tracks, load_track, shared_data_root, solo_recordings,
+from rtsep.io.datasets import (dev_set, iter_tracks, load_track, shared_data_root, solo_recordings,
                         track_folders, unlabelled_mixtures)
 from rtsep.errors import AudioFileError, ConfigError
 

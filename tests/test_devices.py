@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from rtsep.devices import format_table, match_device
+from rtsep.live.devices import format_table, match_device
 from rtsep.errors import DeviceError
 
-RTSEP = [sys.executable, "-m", "rtsep.cli"]
+RTSEP = [sys.executable, "-m", "rtsep"]
 
 
 def _dev(index, name, n_in, n_out):

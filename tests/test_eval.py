@@ -13,8 +13,8 @@ import soundfile
 
 from rtsep.config import EngineConfig
 from rtsep.errors import ConfigError
-from rtsep.eval_methods import Method, parse_method, resolve_methods
-from rtsep.evaluate import evaluate, format_table, summarize
+from rtsep.evaluation.methods import Method, parse_method, resolve_methods
+from rtsep.evaluation.runner import evaluate, format_table, summarize
 
 from .music import song
 
@@ -35,7 +35,7 @@ def tiny_dataset(tmp_path_factory):
     FluidSynth-rendered song), written as a MUSDB-style folder."""
     root = tmp_path_factory.mktemp("tiny") / "set"
     if DEV_TRACK.is_dir():
-        from rtsep.data import load_track
+        from rtsep.io.datasets import load_track
 
         t = load_track(DEV_TRACK)
         cut = slice(int(1.0 * t.sr), int(5.0 * t.sr))
@@ -47,7 +47,7 @@ def tiny_dataset(tmp_path_factory):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rtsep.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "rtsep", *args], capture_output=True,
                           text=True, timeout=300)
 
 
@@ -154,8 +154,8 @@ def test_callable_methods_and_medians_over_tracks(tmp_path):
 
 
 def test_oracle_masks_split_the_mixture_exactly(tiny_dataset):
-    from rtsep.data import iter_tracks
-    from rtsep.oracle import oracle_separate
+    from rtsep.io.datasets import iter_tracks
+    from rtsep.evaluation.oracle import oracle_separate
 
     track = next(iter_tracks(tiny_dataset))
     for kind in ("irm", "ibm"):
@@ -191,7 +191,7 @@ def test_a_model_file_evaluates_through_the_engine(tiny_dataset, tmp_path):
 
 
 def test_alpha_sweep_expands_engine_methods_only():
-    from rtsep.eval_methods import alpha_sweep, resolve_methods
+    from rtsep.evaluation.methods import alpha_sweep, resolve_methods
 
     specs = ["mixture", "oracle-irm", "pcl", "low:preset=low-latency"]
     swept = alpha_sweep(specs, [0.5, 0.9])

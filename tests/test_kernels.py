@@ -34,7 +34,7 @@ def test_clustering_and_confidence_match_twins_on_music_embeddings():
     """Real embeddings: the three primitives' masks on 2 s of the rendered song."""
     from rtsep.config import geometry_for
     from rtsep.primitives import make_primitives
-    from rtsep.stft import stft_offline
+    from rtsep.core.stft import stft_offline
 
     from .music import song
 

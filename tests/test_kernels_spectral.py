@@ -13,7 +13,7 @@ from kernels.medians import freq_median, freq_median_ref, time_median_ref, time_
 from kernels.repet import (band_edges, compress_frame, compress_frame_ref, repet_step,
                            repet_step_ref)
 from rtsep.config import geometry_for
-from rtsep.stft import stft_offline
+from rtsep.core.stft import stft_offline
 
 from .music import song
 

@@ -36,12 +36,12 @@ FALLBACK_SONG = SHARED_DATA / "mixtures" / "Karissa_Hobbs_-_Lets_Go_Fishin.hq.og
 def _music(seconds: float) -> np.ndarray:
     """``(2, samples)`` float32 of real music with vocals at 44.1 kHz.
 
-    The project's FluidSynth song when ``rtsep.render`` exists and is long enough, else a
+    The project's FluidSynth song when ``rtsep.songs.fluidsynth`` exists and is long enough, else a
     real CC BY recording from the shared data.
     """
     x = None
     try:
-        import rtsep.render  # noqa: F401
+        import rtsep.songs.fluidsynth  # noqa: F401
     except ImportError:
         pass
     else:
@@ -52,8 +52,8 @@ def _music(seconds: float) -> np.ndarray:
             x = None
     if x is None:
         if not FALLBACK_SONG.exists():
-            pytest.skip("no rendered song (rtsep.render) and no shared data for a real recording")
-        from rtsep.audio_io import read_audio
+            pytest.skip("no rendered song (rtsep.songs.fluidsynth) and no shared data for a real recording")
+        from rtsep.io.audio import read_audio
 
         x, sr = read_audio(FALLBACK_SONG)
         assert sr == SR
@@ -78,7 +78,7 @@ def _run_live_session(jack, tmp_path: Path, music: np.ndarray, extra_args: list[
     sf.write(wav, music.T, SR, subtype="FLOAT")
     env = jack.env()
     live = subprocess.Popen(
-        [sys.executable, "-m", "rtsep.cli", "live", "--in", "mic", "--device", "system",
+        [sys.executable, "-m", "rtsep", "live", "--in", "mic", "--device", "system",
          "--jack-name", "rtl", "--stats-json", str(stats_path), *extra_args],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=raise_priority)
@@ -122,7 +122,7 @@ def _run_live_session(jack, tmp_path: Path, music: np.ndarray, extra_args: list[
 
 def _offline_karaoke(music: np.ndarray, pad: int) -> np.ndarray:
     """`rtsep separate`'s karaoke of what the live engine saw: ``pad`` zeros, then the music."""
-    from rtsep.cli_separate import engine_config_from_options
+    from rtsep.cli.separate import engine_config_from_options
     from rtsep.separate import separate_array
 
     # The same options as the live command line: default preset, primitives only.
@@ -185,7 +185,7 @@ def test_jack_server_dying_mid_run_is_a_one_line_device_error():
     server = JackServer().start()  # its own server: this test kills it
     try:
         live = subprocess.Popen(
-            [sys.executable, "-m", "rtsep.cli", "live", "--device", "system", "--jack-name", "doomed",
+            [sys.executable, "-m", "rtsep", "live", "--device", "system", "--jack-name", "doomed",
              "--seconds", "60", "--quiet"],
             env=server.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         server.wait_for_ports(["doomed:in_0", "doomed:out_0"], timeout=60)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from rtsep.config import EngineConfig
-from rtsep.engine import Engine
-from rtsep.live import LiveSession
+from rtsep.core.engine import Engine
+from rtsep.live.session import LiveSession
 from rtsep.separate import separate_array
 
 from .test_live import _music

@@ -25,7 +25,7 @@ BUFFER_HOPS = 4
 
 def test_loopback_round_trip_matches_declared_latency_without_xruns(jack):
     done = subprocess.run(
-        [sys.executable, "-m", "rtsep.cli", "profile-loopback", "--device", "system",
+        [sys.executable, "-m", "rtsep", "profile-loopback", "--device", "system",
          "--preset", "default", "--seconds", "30", "--buffer-hops", str(BUFFER_HOPS), "--json"],
         env=jack.env(), capture_output=True, text=True, timeout=120, preexec_fn=raise_priority)
     assert done.returncode == 0, done.stderr[-2000:]

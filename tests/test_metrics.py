@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtsep.metrics import bss_eval_v4, separation_scores, si_sdr, track_median
-from rtsep.oracle import oracle_separate
+from rtsep.evaluation.metrics import bss_eval_v4, separation_scores, si_sdr, track_median
+from rtsep.evaluation.oracle import oracle_separate
 
 from .music import song
 
@@ -42,7 +42,7 @@ def assert_matches_museval(refs, ests, sr):
 def test_matches_museval_on_a_real_track():
     if not DEV_TRACK.is_dir():
         pytest.skip(f"shared data absent ({DEV_TRACK})")
-    from rtsep.data import load_track
+    from rtsep.io.datasets import load_track
 
     track = load_track(DEV_TRACK)
     refs = np.stack([track.vocals, track.accompaniment])

@@ -182,7 +182,7 @@ def _rtsep(*args):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "rtsep.cli", "models", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "rtsep", "models", *map(str, args)],
                           capture_output=True, text=True, timeout=120)
 
 

@@ -10,7 +10,7 @@ import pytest
 from rtsep.config import geometry_for
 from rtsep.errors import ConfigError
 from rtsep.primitives import PRIMITIVE_NAMES, ScoreCue, make_primitives
-from rtsep.stft import stft_offline
+from rtsep.core.stft import stft_offline
 
 from .music import song
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rtsep.errors import ConfigError
-from rtsep.ringbuffer import RingBuffer
+from rtsep.live.ringbuffer import RingBuffer
 
 
 def test_random_writes_and_reads_return_the_same_stream():

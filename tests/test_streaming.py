@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from rtsep.config import EngineConfig
-from rtsep.engine import Engine
-from rtsep.offline import separate_offline
+from rtsep.core.engine import Engine
+from rtsep.core.offline import separate_offline
 from rtsep.separate import separate_array
 
 from .music import song
@@ -116,7 +116,7 @@ import importlib, pkgutil, sys
 import kernels
 from numba.core.registry import CPUDispatcher
 from rtsep.config import EngineConfig
-from rtsep.engine import Engine
+from rtsep.core.engine import Engine
 sys.path.insert(0, "tests")
 from music import song
 mods = [importlib.import_module("kernels." + m.name) for m in pkgutil.iter_modules(kernels.__path__)]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rtsep.errors import ConfigError
-from rtsep.switching import ConfidenceSwitcher
+from rtsep.core.switching import ConfidenceSwitcher
 
 HOP_S = 256 / 44100
 

@@ -1,0 +1,72 @@
+"""Loading model files as engine candidates, and choosing the default shipped model.
+
+Imports torch only when a model is actually loaded, so the primitives-only path never does.
+"""
+
+from __future__ import annotations
+
+from .candidates import ModelCandidate
+from ..config import DEFAULT_MODEL, EngineConfig, StftGeometry
+
+# Shipped models that may be the default, best first (each beats primitive clustering on dev).
+DEFAULT_MODEL_ORDER: tuple[str, ...] = ()
+
+
+def load_model_candidates(names, geometry: StftGeometry, config: EngineConfig) -> list:
+    """One ``ModelCandidate`` per model name or path, on ``config.backend``."""
+    from models.catalog import resolve
+
+    from ..backends import load_backend
+
+    candidates = []
+    for name in names:
+        stem = resolve(name)
+        backend, meta = load_backend(stem, config.backend, expect_n_bins=geometry.n_bins)
+        lookahead = int(meta.get("latency", {}).get("lookahead_frames", 0))
+        candidates.append(ModelCandidate(
+            name=stem.name, backend=backend, geometry=geometry, config=config,
+            embedding_dims=backend.emb_dim, lookahead_frames=lookahead,
+        ))
+    return candidates
+
+
+def default_model() -> str | None:
+    """Name of the best shipped model, or None when none is shipped (reads JSON only).
+
+    Only models named in ``DEFAULT_MODEL_ORDER`` qualify: a shipped model becomes the default
+    only once its dev-set figures beat primitive clustering (BENCHMARKS.md).
+    """
+    from models.catalog import list_models
+
+    shipped = {r["name"] for r in list_models() if r.get("shipped") and "error" not in r}
+    for name in DEFAULT_MODEL_ORDER:
+        if name in shipped:
+            return name
+    return None
+
+
+def resolve_default(config: EngineConfig) -> EngineConfig:
+    """Replace the ``default`` model sentinel by the best shipped model, or by primitives."""
+    from dataclasses import replace
+
+    if tuple(config.models) != (DEFAULT_MODEL,):
+        return config
+    best = default_model()
+    if best is None:
+        return replace(config, models=(), use_primitives=True)
+    return replace(config, models=(best,))
+
+
+def models_sample_rate(config: EngineConfig) -> int | None:
+    """The sample rate the configured models were trained at (None without models)."""
+    from models.catalog import resolve
+    from models.io import read_meta
+
+    from ..errors import ConfigError
+
+    config = resolve_default(config)
+    rates = {int(read_meta(resolve(name))["sample_rate"]) for name in config.models}
+    if len(rates) > 1:
+        raise ConfigError(f"the models run at different sample rates ({sorted(rates)}); "
+                          "choose models of one rate")
+    return rates.pop() if rates else None

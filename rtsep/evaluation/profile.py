@@ -1,0 +1,110 @@
+"""Profile the engine: latency, real-time factor and per-stage compute per hop.
+
+The engine runs hop by hop on a rendered song (FluidSynth), exactly as the live worker runs it,
+and every stage of every hop is timed with ``perf_counter``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from ..config import EngineConfig
+
+STAGES = ("stft", "primitives", "combine", "confidence", "synthesis", "total")
+
+
+def pin_to_one_core() -> int | None:
+    """Restrict this process to one CPU so figures mean 'on one core'. Returns the core."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    core = sorted(os.sched_getaffinity(0))[-1]
+    os.sched_setaffinity(0, {core})
+    return core
+
+
+def test_signal(sr: int, seconds: float, channels: int = 2) -> np.ndarray:
+    """The rendered default song, looped or cut to ``seconds``, shaped ``(channels, samples)``."""
+    from ..io.audio import read_audio
+    from ..songs.fluidsynth import render_default_song
+
+    song, song_sr = read_audio(render_default_song(sr=sr)["mixture"])
+    assert song_sr == sr
+    n = int(seconds * sr)
+    reps = -(-n // song.shape[1])
+    x = np.tile(song, (1, reps))[:, :n]
+    if x.shape[0] != channels:
+        x = np.repeat(x.mean(axis=0, keepdims=True), channels, axis=0)
+    return x
+
+
+def profile_engine(config: EngineConfig | None = None, seconds: float = 10.0, sr: int = 44100,
+                   channels: int = 2, signal: np.ndarray | None = None) -> dict:
+    """Run the engine hop by hop and return latency, rtf and per-stage timing statistics.
+
+    Timings are in milliseconds per hop; ``rtf`` is total compute time over audio time.
+    """
+    from ..core.engine import Engine
+
+    config = config or EngineConfig()
+    x = test_signal(sr, seconds, channels) if signal is None else np.asarray(signal, float)
+    engine = Engine(sr, x.shape[0], config)
+    t_warm = time.perf_counter()
+    engine.warmup()
+    warmup_s = time.perf_counter() - t_warm
+    hop = engine.hop
+    n_hops = x.shape[1] // hop
+    times = np.zeros((n_hops, len(STAGES)))
+    t0 = time.perf_counter()
+    for k in range(n_hops):
+        engine.process_hop(x[:, k * hop : (k + 1) * hop])
+        tm = engine.timings
+        times[k] = (tm.stft, tm.primitives, tm.combine, tm.confidence, tm.synthesis, tm.total)
+    wall = time.perf_counter() - t0
+    audio_s = n_hops * hop / sr
+    hop_ms = 1000.0 * hop / sr
+    stats = {}
+    for i, name in enumerate(STAGES):
+        col = times[:, i] * 1000.0
+        stats[name] = {
+            "p50_ms": float(np.percentile(col, 50)),
+            "p99_ms": float(np.percentile(col, 99)),
+            "max_ms": float(col.max()),
+            "mean_ms": float(col.mean()),
+        }
+    return {
+        "preset": config.preset,
+        "candidates": engine.candidate_names,
+        "sr": sr,
+        "channels": int(x.shape[0]),
+        "hop": hop,
+        "n_fft": engine.geometry.n_fft,
+        "hop_ms": hop_ms,
+        "latency_samples": engine.latency_samples,
+        "latency_ms": engine.latency_ms,
+        "audio_seconds": audio_s,
+        "hops": n_hops,
+        "warmup_seconds": warmup_s,
+        "rtf": float(times[:, -1].sum() / audio_s),
+        "rtf_wall": float(wall / audio_s),
+        "stages": stats,
+    }
+
+
+def format_table(report: dict) -> str:
+    """A plain-text table of a ``profile_engine`` report."""
+    lines = [
+        f"preset {report['preset']}: {report['sr']} Hz x {report['channels']} ch, "
+        f"n_fft {report['n_fft']}, hop {report['hop']} ({report['hop_ms']:.2f} ms), "
+        f"candidates {', '.join(report['candidates'])}",
+        f"latency {report['latency_samples']} samples = {report['latency_ms']:.2f} ms;  "
+        f"rtf {report['rtf']:.3f} (wall {report['rtf_wall']:.3f}) over "
+        f"{report['audio_seconds']:.1f} s; warm-up {report['warmup_seconds']:.2f} s",
+        f"{'stage':<12}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}",
+    ]
+    for name in STAGES:
+        s = report["stages"][name]
+        lines.append(f"{name:<12}{s['p50_ms']:>10.3f}{s['p99_ms']:>10.3f}{s['max_ms']:>10.3f}")
+    return "\n".join(lines)

@@ -1,0 +1,225 @@
+"""Reading and writing audio files, with one-line errors and atomic writes.
+
+Arrays are channels-first, ``(channels, samples)``, float64 in [-1, 1) on reading. Sample rates
+are integers in Hz. Anything wrong with a user's file raises an ``RtsepError`` subclass whose
+message is one line naming the file; nothing here lets a traceback reach the user.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from ..errors import AudioFileError, ConfigError
+
+MIN_SR = 8000
+MAX_SR = 96000
+MAX_CHANNELS = 64
+
+# libsndfile decodes these itself; anything else goes through ffmpeg.
+_SOUNDFILE_EXTENSIONS = {
+    ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc",
+    ".au", ".snd", ".caf", ".w64", ".rf64", ".raw",
+}
+_WRITE_FORMATS = {".wav": ("WAV", "FLOAT"), ".flac": ("FLAC", "PCM_24"),
+                  ".ogg": ("OGG", "VORBIS"), ".aiff": ("AIFF", "FLOAT"), ".aif": ("AIFF", "FLOAT")}
+_PCM_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _decode_with_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
+    """Decode a format libsndfile lacks (m4a, aac, wma, ...) into ``(samples, channels)``."""
+    if shutil.which("ffmpeg") is None:
+        raise AudioFileError(f"cannot decode {path}: not a format soundfile reads, and ffmpeg "
+                             "(needed for it) is not installed")
+    with tempfile.TemporaryDirectory(prefix="rtsep-decode-") as tmp:
+        wav = Path(tmp) / "decoded.wav"
+        # Float output keeps the decoder's full resolution; -vn ignores cover art streams.
+        cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-vn", "-map", "0:a:0",
+               "-c:a", "pcm_f32le", str(wav)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0 or not wav.exists():
+            reason = _one_line(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "")
+            raise AudioFileError(f"cannot decode {path}: not audio rtsep can read ({reason})")
+        try:
+            data, sr = sf.read(str(wav), dtype="float64", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioFileError(f"cannot decode {path}: {_one_line(exc)}") from None
+    return data, int(sr)
+
+
+def _check_rate_and_channels(path: Path, sr: int, channels: int) -> None:
+    if channels > MAX_CHANNELS:
+        raise AudioFileError(f"{path} has {channels} channels; rtsep reads at most {MAX_CHANNELS}")
+    if not MIN_SR <= sr <= MAX_SR:
+        raise ConfigError(f"{path} has a sample rate of {sr} Hz; supported rates are "
+                          f"{MIN_SR}-{MAX_SR} Hz (resample it first, e.g. with ffmpeg -ar 44100)")
+
+
+def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read an audio file as ``(x (channels, samples) float64, sr Hz)``.
+
+    Raises ``AudioFileError`` for a missing, empty, undecodable or non-finite file, or one with
+    more than 64 channels, and ``ConfigError`` for a sample rate outside 8-96 kHz. A silent file
+    is returned as it is (see ``is_silent``).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AudioFileError(f"no such file: {path}")
+    if path.is_dir():
+        raise AudioFileError(f"{path} is a directory, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioFileError(f"{path} is empty (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise AudioFileError(f"cannot read {path}: permission denied")
+    if path.suffix.lower() in _SOUNDFILE_EXTENSIONS:
+        try:
+            info = sf.info(str(path))
+            _check_rate_and_channels(path, int(info.samplerate), int(info.channels))
+            data, sr = sf.read(str(path), dtype="float64", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+            raise AudioFileError(f"cannot decode {path}: not audio rtsep can read "
+                                 f"({_one_line(exc)})") from None
+        except OSError as exc:
+            raise AudioFileError(f"cannot read {path}: {_one_line(exc.strerror or exc)}") from None
+    else:
+        data, sr = _decode_with_ffmpeg(path)
+        _check_rate_and_channels(path, sr, data.shape[1])
+    if data.shape[0] == 0:
+        raise AudioFileError(f"{path} holds no audio samples (0 frames)")
+    x = np.ascontiguousarray(data.T)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        first = int(np.argmax(bad.any(axis=0)))
+        raise AudioFileError(f"{path} has {int(bad.sum())} non-finite samples (NaN or Inf), "
+                             f"the first at {first / sr:.3f} s")
+    return x, int(sr)
+
+
+def is_silent(x: np.ndarray, threshold_db: float = -120.0) -> bool:
+    """True when every sample of ``x`` (any shape) is below ``threshold_db`` dBFS in magnitude."""
+    return x.size == 0 or float(np.max(np.abs(x))) <= 10.0 ** (threshold_db / 20.0)
+
+
+def _prepare(path: Path, x: np.ndarray, sr: int, subtype: str | None):
+    """Check ``x`` and choose the format.
+
+    Returns ``(frames (samples, channels) float64, format, subtype)``.
+    """
+    x = np.asarray(x)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[0] < 1 or x.shape[0] > MAX_CHANNELS:
+        raise ConfigError(f"cannot write {path}: expected (channels, samples) with 1-"
+                          f"{MAX_CHANNELS} channels, got shape {tuple(x.shape)}")
+    if not np.all(np.isfinite(x)):
+        raise AudioFileError(f"refusing to write {path}: {int((~np.isfinite(x)).sum())} "
+                             "samples are NaN or Inf")
+    if not isinstance(sr, (int, np.integer)) or sr <= 0:
+        raise ConfigError(f"cannot write {path}: sample rate must be a positive integer, got {sr}")
+    ext = path.suffix.lower()
+    if ext not in _WRITE_FORMATS:
+        raise ConfigError(f"cannot write {path}: unknown audio extension '{ext}' "
+                          f"(use one of {', '.join(sorted(_WRITE_FORMATS))})")
+    fmt, default_subtype = _WRITE_FORMATS[ext]
+    subtype = subtype or default_subtype
+    if not sf.check_format(fmt, subtype):
+        raise ConfigError(f"cannot write {path}: {fmt} files do not support subtype {subtype}")
+    frames = x.T.astype(np.float64)
+    if subtype in _PCM_BITS:
+        # libsndfile wraps around instead of clipping when floats overflow an integer format.
+        frames = np.clip(frames, -1.0, 1.0 - 2.0 ** (1 - _PCM_BITS[subtype]))
+    return frames, fmt, subtype
+
+
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
+# mkstemp creates files readable by the owner only; outputs get the usual umask permissions.
+# Read once here: os.umask can only be read by setting it, which is not safe across threads.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def _no_peak_chunk(out: sf.SoundFile) -> None:
+    """Leave out the float-WAV PEAK chunk: it holds a timestamp, so equal audio made unequal
+    files."""
+    try:
+        sf._snd.sf_command(out._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+    except AttributeError:  # soundfile without these internals: valid files, not bitwise equal
+        pass
+
+
+def _write_temp(path: Path, x: np.ndarray, sr: int, subtype: str | None) -> Path:
+    """Write ``x`` into a fsynced temporary file beside ``path``; return the temporary's path."""
+    frames, fmt, subtype = _prepare(path, x, sr, subtype)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise AudioFileError(f"cannot write {path}: {_one_line(exc.strerror or exc)}") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w+b") as fh:
+            with sf.SoundFile(fh, "w", samplerate=int(sr), channels=frames.shape[1],
+                              subtype=subtype, format=fmt) as out:
+                _no_peak_chunk(out)
+                out.write(frames)
+            fh.flush()
+            os.fchmod(fh.fileno(), 0o666 & ~_UMASK)
+            os.fsync(fh.fileno())
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise AudioFileError(f"cannot write {path}: {_one_line(exc.strerror or exc)}") from None
+        raise
+    return tmp
+
+
+def write_audio(path: str | os.PathLike, x: np.ndarray, sr: int,
+                subtype: str | None = None) -> Path:
+    """Write ``x (channels, samples)`` at ``sr`` Hz to ``path`` atomically; return the path.
+
+    The default subtype is 32-bit float for .wav and 24-bit PCM for .flac. Parent folders are
+    created. Either the complete file appears, or nothing does (no temporary is left behind).
+    """
+    path = Path(path)
+    tmp = _write_temp(path, x, sr, subtype)
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise AudioFileError(f"cannot write {path}: {_one_line(exc.strerror or exc)}") from None
+    return path
+
+
+def write_outputs_atomically(outputs: dict[str, tuple[str | os.PathLike, np.ndarray]], sr: int,
+                             subtype: str | None = None) -> dict[str, Path]:
+    """Write several files as a set: ``{name: (path, x (channels, samples))}`` at ``sr`` Hz.
+
+    All files are written to temporaries first; only when every one succeeded are they renamed
+    into place, so a failure never leaves some outputs new and others missing or stale.
+    """
+    temps: list[tuple[Path, Path]] = []
+    try:
+        for path, x in outputs.values():
+            temps.append((_write_temp(Path(path), x, sr, subtype), Path(path)))
+    except BaseException:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+        raise
+    try:
+        for tmp, final in temps:
+            os.replace(tmp, final)
+    except OSError as exc:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+        raise AudioFileError(f"cannot write outputs: {_one_line(exc)}") from None
+    return {name: Path(path) for name, (path, _) in outputs.items()}
