@@ -11,14 +11,23 @@ from dataclasses import dataclass, field, replace
 from .errors import ConfigError
 
 REFERENCE_SR = 44100
+# Rates and channel counts the engine (and so every command) accepts.
 MIN_SR = 8000
 MAX_SR = 96000
+MAX_CHANNELS = 64
 
 # hop at 44.1 kHz for each preset; the analysis window is 2048 at 44.1 kHz for both.
 PRESET_HOPS = {"default": 256, "low-latency": 128}
 REFERENCE_N_FFT = 2048
 
+# Every primitive ``rtsep.primitives`` implements (its registry checks this list), and the
+# ones used when none are named.
+PRIMITIVE_NAMES = ("repet", "hpss", "pitch", "score")
 DEFAULT_PRIMITIVES = ("repet", "hpss", "pitch")
+# How the engine chooses between candidates: ``off`` keeps the first, ``confidence`` follows the
+# most confident (paper 004). Oracle selection needs the true stems, so it lives in
+# ``rtsep.evaluation.selection``, not in the engine.
+SWITCH_MODES = ("off", "confidence")
 # Clustering weight of each primitive when none are given: the best of a small grid on the dev
 # set (HPSS's mask is the least reliable), confirmed on a held-out rendered song (BENCHMARKS.md).
 DEFAULT_WEIGHTS = {"repet": 1.0, "hpss": 0.5, "pitch": 1.0, "score": 1.0}
@@ -73,7 +82,7 @@ class EngineConfig:
     models: tuple[str, ...] = ()  # model names or paths; each becomes a candidate
     backend: str = "auto"  # auto | torch | onnx | cuda-graph | tensorrt
     use_primitives: bool = True  # primitive clustering as a candidate
-    switch: str = "confidence"  # off | confidence | oracle (see rtsep.core.switching)
+    switch: str = "confidence"  # one of SWITCH_MODES (see rtsep.core.switching)
     bypass: bool = False  # mask fixed at 1 (vocals = delayed input): latency checks, loopback
     confidence_rate_hz: float = 10.0
     confidence_points: int = 1000
@@ -94,14 +103,26 @@ class EngineConfig:
             raise ConfigError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESET_HOPS)}")
         if not self.primitives:
             raise ConfigError("at least one primitive is needed")
+        unknown = [p for p in self.primitives if p not in PRIMITIVE_NAMES]
+        if unknown:
+            raise ConfigError(f"unknown primitive {unknown[0]!r}; choose from "
+                              f"{', '.join(PRIMITIVE_NAMES)}")
+        if len(set(self.primitives)) != len(self.primitives):
+            raise ConfigError(f"primitive named twice in {', '.join(self.primitives)}")
+        if "score" in self.primitives:
+            # Nothing feeds the score cue yet: it would say "no voice" everywhere and the
+            # vocals would come out silent.
+            raise ConfigError("the score primitive needs a score input (a MIDI port or file), "
+                              "which rtsep does not read yet; use repet, hpss and pitch")
         if self.weights is not None and len(self.weights) != len(self.primitives):
             raise ConfigError(
                 f"{len(self.weights)} weights given for {len(self.primitives)} primitives"
             )
         if self.weights is not None and any(w < 0 for w in self.weights):
             raise ConfigError("primitive weights must be non-negative")
-        if self.switch not in ("off", "confidence", "oracle"):
-            raise ConfigError(f"unknown switch mode {self.switch!r}; choose off, confidence or oracle")
+        if self.switch not in SWITCH_MODES:
+            raise ConfigError(f"unknown switch mode {self.switch!r}; choose "
+                              f"{' or '.join(SWITCH_MODES)}")
         if not (self.beta > 0):
             raise ConfigError(f"beta must be positive, got {self.beta}")
         if self.alpha is not None and not (0.0 < self.alpha < 1.0):

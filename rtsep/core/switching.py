@@ -13,9 +13,8 @@ import math
 
 import numpy as np
 
+from ..config import SWITCH_MODES
 from ..errors import ConfigError
-
-SWITCH_MODES = ("off", "confidence", "oracle")
 
 
 class ConfidenceSwitcher:
@@ -58,7 +57,7 @@ class ConfidenceSwitcher:
         return self.names[self.active]
 
     def observe(self, scores) -> None:
-        """New confidences (or, in oracle mode, true quality scores), one per candidate."""
+        """New confidences, one per candidate (NaN: none yet)."""
         scores = np.asarray(scores, dtype=np.float64)
         if self.mode == "off":
             return
@@ -78,7 +77,7 @@ class ConfidenceSwitcher:
         if self._leader_since is None:
             self._leader_since = self._hop
         dwelt = self._hop - self._leader_since
-        if dwelt >= self.min_dwell_hops or self.mode == "oracle":
+        if dwelt >= self.min_dwell_hops:
             self._previous, self.active = self.active, leader
             self._fade = 0
             self._leader_since = None
