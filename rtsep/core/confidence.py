@@ -24,12 +24,24 @@ import math
 
 import numpy as np
 
-from kernels.confidence import posterior_strength, silhouette_from_sums, silhouette_pairs
+from kernels.confidence import (
+    posterior_strength,
+    silhouette_from_sums,
+    silhouette_pairs,
+)
 
 from ..config import StftGeometry
 
 LOUDEST_FRACTION = 0.01
 KEEP_FRACTION = 0.05
+
+
+def hops_per_update(geometry: StftGeometry, rate_hz: float) -> int:
+    """Hops between two confidence updates at ``rate_hz`` updates a second (at least one).
+
+    The engine asks the switcher to compare candidates on the same schedule.
+    """
+    return max(1, int(round(geometry.sr / geometry.hop / rate_hz)))
 
 
 def two_means(points: np.ndarray, labels: np.ndarray, iterations: int = 10) -> np.ndarray:
@@ -63,7 +75,7 @@ class StreamingConfidence:
                  n_points: int = 1000, window_s: float = 1.0, seed: int = 0,
                  kmeans: bool = False):
         hops_per_s = geometry.sr / geometry.hop
-        self.every = max(1, int(round(hops_per_s / rate_hz)))
+        self.every = hops_per_update(geometry, rate_hz)
         self.window = max(2, int(math.ceil(window_s * hops_per_s)))
         self.n_points = int(n_points)
         self.seed = seed

@@ -12,26 +12,34 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .candidates import PrimitiveCandidate
-from ..config import EngineConfig, StftGeometry, geometry_for
+from ..config import MAX_CHANNELS, EngineConfig, StftGeometry, geometry_for
 from ..errors import ConfigError
+from .candidates import PrimitiveCandidate
+from .confidence import hops_per_update
 from .stft import StreamingSTFT
 from .switching import ConfidenceSwitcher
 
 
 @dataclass
 class HopTimings:
-    """Seconds spent per stage for the most recent hop."""
+    """Seconds spent per stage for the most recent hop.
+
+    ``primitives`` is primitive clustering (the cues and Eq. 1), ``models`` the separators'
+    inference, ``confidence`` every candidate's confidence update, ``mix`` the switcher and the
+    blend of candidates' masks (and the Deep Karaoke threshold).
+    """
 
     stft: float = 0.0
     primitives: float = 0.0
-    combine: float = 0.0
+    models: float = 0.0
     confidence: float = 0.0
+    mix: float = 0.0
     synthesis: float = 0.0
 
     @property
     def total(self) -> float:
-        return self.stft + self.primitives + self.combine + self.confidence + self.synthesis
+        return (self.stft + self.primitives + self.models + self.confidence + self.mix
+                + self.synthesis)
 
 
 class Engine:
@@ -40,6 +48,8 @@ class Engine:
     The engine owns its FIFOs: input samples are gathered into hops, each hop is analysed,
     masked and synthesised, and outputs are released with a fixed delay of
     ``latency_samples`` so that any block size, down to one sample, gives the same stream.
+    The karaoke is the input, delayed by the same amount, minus the vocals; the engine keeps
+    that delay line, so every caller (files, live) gets both stems from one place.
 
     Candidates (primitive clustering, models) each give a mask per hop; the switcher picks one
     by confidence and crossfades. A candidate with look-ahead sees ``lookahead_frames`` more
@@ -49,8 +59,8 @@ class Engine:
     def __init__(self, sr: int, channels: int, config: EngineConfig | None = None):
         self.config = config or EngineConfig()
         self.config.validate()
-        if not (1 <= int(channels) <= 64):
-            raise ConfigError(f"channel count {channels} is not supported (1 to 64)")
+        if not (1 <= int(channels) <= MAX_CHANNELS):
+            raise ConfigError(f"channel count {channels} is not supported (1 to {MAX_CHANNELS})")
         self.sr = int(sr)
         self.channels = int(channels)
         self.geometry: StftGeometry = geometry_for(self.sr, self.config.preset)
@@ -61,14 +71,20 @@ class Engine:
         self.switcher = ConfidenceSwitcher(
             [c.name for c in candidates], hop_s=g.hop / g.sr, mode=self.config.switch
         )
-        self.lookahead_frames = max(c.lookahead_frames for c in candidates)
-        self.latency_samples = g.latency_samples + self.lookahead_frames * g.hop
-        self._every = candidates[0].confidence.every
-        la = self.lookahead_frames
+        self.confidence_every = hops_per_update(g, self.config.confidence_rate_hz)
+        self.lookahead_frames = la = max(c.lookahead_frames for c in candidates)
+        self.latency_samples = g.latency_samples + la * g.hop
+        # ``process_hop`` returns the hop that entered ``hop_delay_samples`` ago (one hop of
+        # synthesis delay plus the look-ahead); ``process`` adds ``hop - 1`` samples of FIFO.
+        self.hop_delay_samples = (1 + la) * g.hop
         # spectra wait ``la`` hops for the look-ahead candidates' masks; masks of candidates
         # with less look-ahead wait the difference
         self._spectra = np.zeros((la + 1, self.channels, g.n_bins), dtype=complex)
         self._masks = [np.zeros((la - c.lookahead_frames + 1, g.n_bins)) for c in candidates]
+        self._outputs: list = [None] * len(candidates)
+        # the input hops whose vocals are not out yet, oldest at ``_dry_pos``
+        self._dry = np.zeros((la + 1, self.channels, g.hop))
+        self._karaoke = np.zeros((self.channels, g.hop))
         self.timings = HopTimings()
         self._mask = np.zeros(g.n_bins)
         self._soft = np.zeros(g.n_bins)
@@ -92,11 +108,12 @@ class Engine:
         for m in self._masks:
             m.fill(0.0)
         self._mask.fill(1.0 if self.config.bypass else 0.0)
+        self._dry.fill(0.0)
+        self._dry_pos = 0
         self._in_fill = 0
         prime = self.hop - 1
         self._out_v = np.zeros((self.channels, prime))
         self._out_k = np.zeros((self.channels, prime))
-        self._dry = np.zeros((self.channels, self.latency_samples))
         self.hops_processed = 0
         self.cheap_hops = 0
 
@@ -119,11 +136,13 @@ class Engine:
         return [c.name for c in self.candidates]
 
     # -- per hop -----------------------------------------------------------------------------
-    def process_hop(self, hop_samples: np.ndarray, cheap: bool = False) -> np.ndarray:
-        """Analyse one hop ``(channels, hop)`` and return the vocal hop it completes.
+    def process_hop(self, hop_samples: np.ndarray, cheap: bool = False
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Analyse one hop ``(channels, hop)``; return the ``(vocals, karaoke)`` hops it completes.
 
-        ``cheap=True`` reuses the last mask instead of running the candidates: the degraded
-        path used when the live worker is late.
+        Both belong to the input hop from ``hop_delay_samples`` ago and are views that the next
+        call overwrites. ``cheap=True`` reuses the last mask instead of running the candidates:
+        the degraded path used when the live worker is late.
         """
         t0 = time.perf_counter()
         spectrum = self.stft.analysis(hop_samples)
@@ -132,48 +151,53 @@ class Engine:
         else:
             mag = np.abs(spectrum).mean(axis=0)
         t1 = time.perf_counter()
-        if self.config.bypass:
-            t2 = t3 = t4 = t1
-        elif cheap:
+        tm = self.timings
+        tm.primitives = tm.models = tm.confidence = tm.mix = 0.0
+        if cheap and not self.config.bypass:
             self.cheap_hops += 1
-            t2 = t3 = t4 = t1
-        else:
-            t2, t3, t4 = self._update_mask(mag)
+        elif not self.config.bypass:
+            self._update_mask(mag)
+        t2 = time.perf_counter()
         if self.lookahead_frames:
             self._spectra[:-1] = self._spectra[1:]
             self._spectra[-1] = spectrum
             spectrum = self._spectra[0]
         vocals = self.stft.synthesis(spectrum * self._mask)
-        t5 = time.perf_counter()
-        tm = self.timings
-        tm.stft, tm.primitives, tm.combine = t1 - t0, t2 - t1, t3 - t2
-        tm.confidence, tm.synthesis = t4 - t3, t5 - t4
+        dry = self._dry[self._dry_pos]
+        np.subtract(dry, vocals, out=self._karaoke)
+        dry[:] = hop_samples
+        self._dry_pos = (self._dry_pos + 1) % self._dry.shape[0]
+        tm.stft = t1 - t0
+        tm.synthesis = time.perf_counter() - t2
         self.hops_processed += 1
-        return vocals
+        return vocals, self._karaoke
 
-    def _update_mask(self, mag: np.ndarray) -> tuple[float, float, float]:
+    def _update_mask(self, mag: np.ndarray) -> None:
         """Run the candidates on one frame's magnitude ``(bins,)``; leave the mask in ``_mask``.
 
-        Returns the end times of the candidate, combine and confidence stages.
+        Fills the ``primitives``, ``models``, ``confidence`` and ``mix`` timings.
         """
-        t_conf = 0.0
+        tm = self.timings
         run_all = self.switcher.mode != "off"
-        outputs = []
+        outputs = self._outputs
         for i, c in enumerate(self.candidates):
             if not run_all and i != self.switcher.active:
-                outputs.append(None)
+                outputs[i] = None
                 continue
-            mask, embedding = c.step(mag)
-            tc = time.perf_counter()
-            c.confidence.push(mag, embedding, mask)
-            t_conf += time.perf_counter() - tc
+            mask = c.step(mag)
+            if c.kind == "model":
+                tm.models += c.compute_s
+            else:
+                tm.primitives += c.compute_s
+            tm.confidence += c.confidence_s
             ring = self._masks[i]
             if ring.shape[0] > 1:
                 ring[:-1] = ring[1:]
             ring[-1] = mask
-            outputs.append(ring[0])
-        t2 = time.perf_counter()
-        if run_all and len(self.candidates) > 1 and self.hops_processed % self._every == 0:
+            outputs[i] = ring[0]
+        t0 = time.perf_counter()
+        if (run_all and len(self.candidates) > 1
+                and self.hops_processed % self.confidence_every == 0):
             self.switcher.observe([c.confidence.value for c in self.candidates])
         weights = self.switcher.advance()
         soft = self._soft
@@ -185,16 +209,14 @@ class Engine:
             self._mask[:] = soft
         else:  # Deep Karaoke (paper 003): binary mask where the posterior exceeds alpha
             np.greater(soft, self.config.alpha, out=self._mask)
-        t3 = time.perf_counter()
-        # report confidence time separately from the candidates' own compute
-        return t2 - t_conf, t3 - t_conf, t3
+        tm.mix = time.perf_counter() - t0
 
     def frame_mask(self, mag: np.ndarray) -> np.ndarray:
         """The mask the engine applies for a frame of magnitude ``mag`` ``(bins,)``.
 
         Advances the candidates exactly as a streamed hop does; used by the offline reference
-        path (``rtsep.core.offline``), which does its own STFT. With look-ahead, the mask returned
-        belongs to the frame ``lookahead_frames`` hops earlier.
+        path (``rtsep.core.offline``), which does its own STFT. With look-ahead, the mask
+        returned belongs to the frame ``lookahead_frames`` hops earlier.
         """
         if not self.config.bypass:
             self._update_mask(mag)
@@ -212,8 +234,6 @@ class Engine:
         n = block.shape[1]
         hop = self.hop
         produced_v, produced_k = [self._out_v], [self._out_k]
-        dry = np.concatenate([self._dry, block], axis=1)
-        out_len = self._out_v.shape[1]
         pos = 0
         while pos < n:
             take = min(hop - self._in_fill, n - pos)
@@ -222,15 +242,12 @@ class Engine:
             pos += take
             if self._in_fill == hop:
                 self._in_fill = 0
-                v = self.process_hop(self._in).copy()
-                k = dry[:, out_len : out_len + hop] - v
-                produced_v.append(v)
-                produced_k.append(k)
-                out_len += hop
+                v, k = self.process_hop(self._in)
+                produced_v.append(v.copy())
+                produced_k.append(k.copy())
         vocals = np.concatenate(produced_v, axis=1)
         karaoke = np.concatenate(produced_k, axis=1)
         self._out_v, self._out_k = vocals[:, n:], karaoke[:, n:]
-        self._dry = dry[:, n:]
         return vocals[:, :n], karaoke[:, :n]
 
 

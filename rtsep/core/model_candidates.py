@@ -5,8 +5,8 @@ Imports torch only when a model is actually loaded, so the primitives-only path 
 
 from __future__ import annotations
 
-from .candidates import ModelCandidate
 from ..config import DEFAULT_MODEL, EngineConfig, StftGeometry
+from .candidates import ModelCandidate
 
 # Shipped models that may be the default, best first (each beats primitive clustering on dev).
 DEFAULT_MODEL_ORDER: tuple[str, ...] = ()

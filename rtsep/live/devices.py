@@ -12,7 +12,8 @@ import ctypes.util
 
 from ..errors import DeviceError
 
-_HINT = "run `rtsep devices` to see the devices"
+# Every device error ends with this pointer.
+HINT = "run `rtsep devices` to see the devices"
 _client_name_buffer = None  # PortAudio keeps the pointer: the bytes must outlive the call
 
 
@@ -101,27 +102,27 @@ def resolve_device(spec: str | int | None, kind: str) -> int | None:
 def match_device(devices: list[dict], spec: str | int, kind: str) -> int:
     """The index of the one device in ``devices`` (dicts of :func:`list_devices`) ``spec`` names."""
     if not devices:
-        raise DeviceError(f"no audio devices found; {_HINT}")
+        raise DeviceError(f"no audio devices found; {HINT}")
     key = "max_input_channels" if kind == "input" else "max_output_channels"
     text = str(spec).strip()
     if isinstance(spec, int) or text.lstrip("-").isdigit():
         index = int(text)
         match = [d for d in devices if d["index"] == index]
         if not match:
-            raise DeviceError(f"no audio device with index {index}; {_HINT}")
+            raise DeviceError(f"no audio device with index {index}; {HINT}")
         dev = match[0]
     else:
         low = text.lower()
         exact = [d for d in devices if d["name"].lower() == low and d[key] > 0]
         found = exact or [d for d in devices if low in d["name"].lower() and d[key] > 0]
         if not found:
-            raise DeviceError(f"no {kind} device matches {text!r}; {_HINT}")
+            raise DeviceError(f"no {kind} device matches {text!r}; {HINT}")
         if len(found) > 1:
             names = ", ".join(f"{d['index']}: {d['name']}" for d in found)
-            raise DeviceError(f"{text!r} matches several {kind} devices ({names}); {_HINT}")
+            raise DeviceError(f"{text!r} matches several {kind} devices ({names}); {HINT}")
         dev = found[0]
     if dev[key] < 1:
-        raise DeviceError(f"device {dev['index']} ({dev['name']}) has no {kind} channels; {_HINT}")
+        raise DeviceError(f"device {dev['index']} ({dev['name']}) has no {kind} channels; {HINT}")
     return dev["index"]
 
 
@@ -130,7 +131,7 @@ def _check_default(kind: str) -> None:
     try:
         sd.query_devices(kind=kind)
     except (sd.PortAudioError, ValueError):
-        raise DeviceError(f"there is no default {kind} device; {_HINT}") from None
+        raise DeviceError(f"there is no default {kind} device; {HINT}") from None
 
 
 def device_info(index: int | None, kind: str) -> dict:
@@ -139,7 +140,7 @@ def device_info(index: int | None, kind: str) -> dict:
     try:
         dev = sd.query_devices(index, kind=kind) if index is None else sd.query_devices(index)
     except (sd.PortAudioError, ValueError) as exc:
-        raise DeviceError(f"audio device {index if index is not None else kind} is not available ({exc}); {_HINT}") from None
+        raise DeviceError(f"audio device {index if index is not None else kind} is not available ({exc}); {HINT}") from None
     return next(d for d in list_devices() if d["index"] == int(dev["index"]))
 
 

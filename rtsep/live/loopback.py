@@ -41,8 +41,8 @@ def measure_loopback(device=None, preset: str = "default", seconds: float = 10.0
     ``cheap_hops``, ``correlation`` (peak normalised correlation, near 1 for a clean loop).
     """
     from ..config import EngineConfig
-    from .devices import device_info, rescan, resolve_device
     from ..core.engine import Engine
+    from .devices import device_info, rescan, resolve_device
     from .session import LiveSession
 
     if seconds < 2.0:

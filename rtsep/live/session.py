@@ -26,9 +26,14 @@ import time
 import numpy as np
 
 from ..errors import ConfigError, DeviceError
-from .stream import (close_stream, layout_hop, open_stream, session_summary,
-                         skip_portaudio_exit_handler, stream_xrun_flags)
 from .ringbuffer import RingBuffer
+from .status import session_summary
+from .stream import (
+    close_stream,
+    open_stream,
+    skip_portaudio_exit_handler,
+    stream_xrun_flags,
+)
 
 OUT_MODES = ("karaoke", "vocals", "both", "sum")
 STALL_S = 2.0  # seconds without a callback after which the device counts as gone
@@ -60,11 +65,9 @@ class LiveSession:
         self.file = None if self.mic else np.ascontiguousarray(source, dtype=np.float32)
         if self.file is not None and (self.file.ndim != 2 or self.file.shape[0] != self.channels):
             raise ConfigError(f"file audio must be shaped ({self.channels}, samples), got {self.file.shape}")
-        # Engine.process adds hop - 1 samples of priming for arbitrary blocks; process_hop
-        # does not, so its output hop is the input from (latency - hop + 1) samples ago.
-        self.engine_delay = int(engine.latency_samples) - (self.hop - 1)
-        if self.engine_delay < self.hop or self.engine_delay % self.hop:
-            raise ConfigError(f"engine delay {self.engine_delay} is not a whole number of hops")
+        # process_hop returns the hop that entered hop_delay_samples ago (Engine.process adds
+        # hop - 1 samples of FIFO on top for arbitrary blocks; the session uses whole hops).
+        self.engine_delay = int(engine.hop_delay_samples)
         self.input_device, self.output_device = input_device, output_device
         self.out = out
         self.blocksize = int(blocksize or self.hop)
@@ -179,8 +182,6 @@ class LiveSession:
         hop, c = self.hop, self.channels
         self._x32 = np.zeros((c, hop), dtype=np.float32)
         self._x = np.zeros((c, hop))
-        # Input hops waiting for their output: process_hop returns the hop from engine_delay ago.
-        self._dry = np.zeros((self.engine_delay // hop, c, hop))
         self._hop_out = np.zeros((self.ring_channels, hop), dtype=np.float32)
 
     def step(self) -> bool:
@@ -201,11 +202,9 @@ class LiveSession:
         if self.signal_onset < 0 and np.any(x32):
             self.signal_onset = self.hops * hop + int(np.argmax(np.any(x32 != 0, axis=0)))
         t0 = time.perf_counter()
-        vocals = self.engine.process_hop(x, cheap=cheap)
-        layout_hop(self._hop_out, vocals, self._dry[0], self.out)
+        vocals, karaoke = self.engine.process_hop(x, cheap=cheap)
+        layout_output(self._hop_out, vocals, karaoke, self.out)
         self._timings[self.hops % self._timings.shape[0]] = time.perf_counter() - t0
-        self._dry[:-1] = self._dry[1:]
-        self._dry[-1] = x
         self._out_ring.write(self._hop_out)
         self.hops += 1
         return True
@@ -308,5 +307,28 @@ class LiveSession:
         return int(round(total * self.sr))
 
     def summary(self, wall_seconds: float) -> dict:
-        """The end-of-run numbers (see ``rtsep.live.stream.session_summary``)."""
+        """The end-of-run numbers (see ``rtsep.live.status.session_summary``)."""
         return session_summary(self, wall_seconds)
+
+
+def layout_output(out: np.ndarray, vocals: np.ndarray, karaoke: np.ndarray, mode: str) -> None:
+    """Fill one output hop ``out`` ``(ring channels, hop)`` for ``--out mode``.
+
+    ``vocals`` and ``karaoke`` are the engine's ``(engine channels, hop)``. ``both`` puts the
+    vocals on the first half of the channels and the karaoke on the second; ``sum`` plays
+    their sum (the delayed input, for loopback measurements). A mono engine's signal goes to
+    every channel of its group; more engine channels than a group has are mixed down.
+    """
+    if mode == "sum":
+        groups = [vocals + karaoke]
+    else:
+        groups = {"vocals": [vocals], "karaoke": [karaoke], "both": [vocals, karaoke]}[mode]
+    width = out.shape[0] // len(groups)
+    for g, sig in enumerate(groups):
+        dst = out[g * width : (g + 1) * width]
+        if sig.shape[0] == width:
+            dst[:] = sig
+        elif sig.shape[0] == 1:
+            dst[:] = sig[0]
+        else:
+            dst[:] = sig.mean(axis=0)
