@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import ModelFileError
+from rtsep.errors import ModelFileError
+
 from .io import read_meta
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "weights"
@@ -59,8 +60,10 @@ def resolve(name_or_path, dirs=()) -> Path:
 
 def export_onnx(name_or_path, out, dirs=()) -> dict:
     """Load a model (all checks) and write its batch-1 step graph to ``out`` atomically."""
+    from rtsep.io.atomic import atomic_write
+
     from .export import OPSET, export_step_onnx, io_names
-    from .io import atomic_write, load_model
+    from .io import load_model
 
     model, doc = load_model(resolve(name_or_path, dirs))
     out = Path(out)

@@ -6,7 +6,7 @@ class up here, so adding an architecture means decorating its class with ``@regi
 
 from __future__ import annotations
 
-from .errors import ModelFileError
+from rtsep.errors import ModelFileError
 
 _ARCHITECTURES: dict[str, type] = {}
 

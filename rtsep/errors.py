@@ -1,15 +1,13 @@
 """Errors a user can act on.
 
-Every failure that comes from the user's input (a file, a device, an option, a model file)
-is raised as an ``RtsepError`` subclass with a one-line message; the CLI prints the message and
-exits non-zero without a traceback.
+Every failure that comes from the user's input (a file, a device, an option, a model file) or
+from where outputs go is raised as an ``RtsepError`` subclass with a one-line message; the CLI
+prints the message and exits with status 2, without a traceback. This module imports nothing,
+so ``models`` can use the same vocabulary without importing the engine.
 """
 
-# One class for both packages: ``models`` may not import ``rtsep``, so it defines the model-file
-# error and ``rtsep`` re-exports it (the CLI runner catches it beside RtsepError).
-from models.errors import ModelFileError
-
-__all__ = ["RtsepError", "AudioFileError", "DeviceError", "ModelFileError", "ConfigError"]
+__all__ = ["RtsepError", "AudioFileError", "DeviceError", "ModelFileError", "ConfigError",
+           "OutputError"]
 
 
 class RtsepError(Exception):
@@ -17,7 +15,11 @@ class RtsepError(Exception):
 
 
 class AudioFileError(RtsepError):
-    """An input audio file is missing, unreadable, empty, silent or not finite."""
+    """An input audio file is missing, unreadable, empty or not finite."""
+
+
+class OutputError(RtsepError):
+    """An output cannot be written: a read-only folder, a full disk, a name that is taken."""
 
 
 class DeviceError(RtsepError):
@@ -26,3 +28,7 @@ class DeviceError(RtsepError):
 
 class ConfigError(RtsepError):
     """An option or combination of options is invalid."""
+
+
+class ModelFileError(RtsepError):
+    """A model file is missing, damaged, or does not match its description (names the file)."""

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from rtsep.errors import AudioFileError, ConfigError, OutputError, RtsepError
 from rtsep.io.audio import is_silent, read_audio, write_audio, write_outputs_atomically
-from rtsep.errors import AudioFileError, ConfigError, RtsepError
 
 RATES = [8000, 11025, 16000, 22050, 44100, 48000, 88200, 96000]
 # Quantisation step of each subtype: what a value may move by when written and read back.
@@ -185,7 +185,7 @@ def test_failed_write_leaves_nothing(tmp_path):
 def test_unwritable_destination_is_a_one_line_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    with pytest.raises(AudioFileError) as info:
+    with pytest.raises(OutputError) as info:
         write_audio(blocker / "out.wav", _tone(1, 10, 8000), 8000)
     _assert_one_line(info.value, "cannot write", "out.wav")
 

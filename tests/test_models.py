@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from models import configs
-from models.errors import ModelFileError
 from models.io import load_model, save_model
 from models.registry import architecture_names, get_architecture
+from rtsep.errors import ModelFileError
 
 N_BINS = 65  # n_fft 128: small, but the models see it exactly as they would 1025
 META = {"sample_rate": 44100, "stft": {"n_fft": 128, "hop": 32, "preset": "test"},

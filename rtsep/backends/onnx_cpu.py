@@ -2,27 +2,21 @@
 
 The graph takes (mag_frame, *state) and returns (mask, embedding, *new_state); the state is
 kept here as numpy arrays and fed back on the next call. Exports are cached in
-``$RTSEP_CACHE_DIR/onnx`` (default ``~/.cache/rtsep/onnx``, honouring ``XDG_CACHE_HOME``) under
+``kernels.user_cache_dir() / "onnx"`` (``$RTSEP_CACHE_DIR``, else ``~/.cache/rtsep``) under
 the model's weights hash, so a model file is exported once per machine and exporter version.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from kernels import user_cache_dir
+
+from ..errors import OutputError
 from ..io.atomic import atomic_write
 from .base import Backend, BackendUnavailableError
-
-
-def cache_dir() -> Path:
-    root = os.environ.get("RTSEP_CACHE_DIR")
-    if root:
-        return Path(root) / "onnx"
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "rtsep" / "onnx"
 
 
 def onnx_step_graph(model, meta: dict | None = None):
@@ -34,11 +28,11 @@ def onnx_step_graph(model, meta: dict | None = None):
     sha = (meta or {}).get("weights", {}).get("sha256")
     if not sha:
         return export_step_onnx(model)
-    path = cache_dir() / f"{sha[:32]}-opset{OPSET}-torch{torch.__version__.split('+')[0]}.onnx"
+    path = user_cache_dir() / "onnx" / f"{sha[:32]}-opset{OPSET}-torch{torch.__version__.split('+')[0]}.onnx"
     if not path.is_file():
         try:
             atomic_write(path, lambda tmp: export_step_onnx(model, tmp))
-        except OSError:
+        except OutputError:
             return export_step_onnx(model)  # read-only cache: export in memory every time
     return path
 

@@ -1,49 +1,102 @@
-"""Writing files atomically: a temporary file in the same folder, then ``os.replace``.
+"""Writing files atomically: a temporary file beside the target, then ``os.replace``.
 
-A reader (or a crash) never sees half a file, and a failed write leaves the old file, if any,
-in place. The result gets the permissions a plain ``open`` would give (mkstemp's 0600 would
-hide outputs from other users). Audio has its own writer with fsync (``rtsep.io.audio``).
+The one writer for everything rtsep and its recipes write (audio, JSON, text, pictures, model
+files, ONNX exports). A reader, or a crash, never sees half a file; a failed write leaves the
+old file, if any, in place and no temporary behind. The data is fsynced before the rename, so a
+power cut cannot leave an empty file under the final name. Results get the permissions a plain
+``open`` would give (mkstemp's 0600 would hide outputs from other users). Any ``OSError``
+becomes a one-line :class:`~rtsep.errors.OutputError` naming the file.
+
+Temporary names end in ``.tmp``, so writers that guess a format from the suffix (matplotlib,
+soundfile) must be told the format.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Callable
 
+from ..errors import OutputError
+
+# Read once: os.umask can only be read by setting it, which is not safe across threads.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+Writer = Callable[[str], None]
+
 
 def readable_mode() -> int:
-    """The mode a plain ``open`` would give under the current umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+    """The mode a plain ``open`` would give a new file under this process's umask."""
+    return 0o666 & ~_UMASK
 
 
-def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
-    """Call ``write(tmp_path)`` and move the result onto ``path``; returns ``path``.
+def _reason(exc: OSError) -> str:
+    return " ".join(str(exc.strerror or exc).split())
 
-    The temporary name ends in ``.tmp``, so writers that guess a format from the suffix
-    (matplotlib) must be told it.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+
+def _temporary_beside(path: Path) -> Path:
     try:
-        write(tmp)
-        os.chmod(tmp, readable_mode())
-        os.replace(tmp, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
+    os.close(fd)
+    return Path(tmp)
+
+
+def _settle(tmp: Path) -> None:
+    """Make the temporary's bytes durable and give it ordinary permissions."""
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+        os.close(fd)
+    os.chmod(tmp, readable_mode())
 
 
-def write_text_atomic(path: str | Path, text: str) -> Path:
+def atomic_write_set(writes: dict) -> list[Path]:
+    """Write several files as a set: ``{path: write}``, ``write(tmp_path)`` fills one file.
+
+    Every file is written to a temporary first; only when all succeeded are they renamed into
+    place, so a failure never leaves some outputs new and others missing or stale.
+    """
+    temps: list[tuple[Path, Path]] = []
+    current = None
+    try:
+        for path, write in writes.items():
+            current = Path(path)
+            tmp = _temporary_beside(current)
+            temps.append((tmp, current))
+            write(str(tmp))
+            _settle(tmp)
+        for tmp, final in temps:
+            current = final
+            os.replace(tmp, final)
+    except OSError as exc:
+        raise OutputError(f"cannot write {current}: {_reason(exc)}") from None
+    finally:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+    return [final for _, final in temps]
+
+
+def atomic_write(path: str | os.PathLike, write: Writer) -> Path:
+    """Call ``write(tmp_path)`` and move the result onto ``path``; returns ``path``."""
+    return atomic_write_set({Path(path): write})[0]
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` atomically."""
     def write(tmp: str) -> None:
         with open(tmp, "w", newline="") as f:
             f.write(text)
 
     return atomic_write(path, write)
+
+
+def write_json_atomic(path: str | os.PathLike, data) -> Path:
+    """Write ``data`` as indented JSON to ``path`` atomically."""
+    return write_text_atomic(path, json.dumps(data, indent=2, default=float) + "\n")

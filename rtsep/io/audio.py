@@ -2,11 +2,13 @@
 
 Arrays are channels-first, ``(channels, samples)``, float64 in [-1, 1) on reading. Sample rates
 are integers in Hz. Anything wrong with a user's file raises an ``RtsepError`` subclass whose
-message is one line naming the file; nothing here lets a traceback reach the user.
+message is one line naming the file (``OutputError`` when the output side fails); nothing here
+lets a traceback reach the user.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -16,11 +18,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ..config import MAX_CHANNELS, MAX_SR, MIN_SR
 from ..errors import AudioFileError, ConfigError
-
-MIN_SR = 8000
-MAX_SR = 96000
-MAX_CHANNELS = 64
+from .atomic import atomic_write_set
 
 # libsndfile decodes these itself; anything else goes through ffmpeg.
 _SOUNDFILE_EXTENSIONS = {
@@ -142,10 +142,6 @@ def _prepare(path: Path, x: np.ndarray, sr: int, subtype: str | None):
 
 
 _SFC_SET_ADD_PEAK_CHUNK = 0x1050
-# mkstemp creates files readable by the owner only; outputs get the usual umask permissions.
-# Read once here: os.umask can only be read by setting it, which is not safe across threads.
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 def _no_peak_chunk(out: sf.SoundFile) -> None:
@@ -157,30 +153,19 @@ def _no_peak_chunk(out: sf.SoundFile) -> None:
         pass
 
 
-def _write_temp(path: Path, x: np.ndarray, sr: int, subtype: str | None) -> Path:
-    """Write ``x`` into a fsynced temporary file beside ``path``; return the temporary's path."""
-    frames, fmt, subtype = _prepare(path, x, sr, subtype)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise AudioFileError(f"cannot write {path}: {_one_line(exc.strerror or exc)}") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w+b") as fh:
-            with sf.SoundFile(fh, "w", samplerate=int(sr), channels=frames.shape[1],
+def _sound_writer(frames: np.ndarray, sr: int, fmt: str, subtype: str):
+    """A writer for ``rtsep.io.atomic``: ``frames`` ``(samples, channels)`` into a file path."""
+    def write(tmp: str) -> None:
+        try:
+            with sf.SoundFile(tmp, "w", samplerate=int(sr), channels=frames.shape[1],
                               subtype=subtype, format=fmt) as out:
                 _no_peak_chunk(out)
                 out.write(frames)
-            fh.flush()
-            os.fchmod(fh.fileno(), 0o666 & ~_UMASK)
-            os.fsync(fh.fileno())
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise AudioFileError(f"cannot write {path}: {_one_line(exc.strerror or exc)}") from None
-        raise
-    return tmp
+        except (AssertionError, RuntimeError) as exc:
+            # soundfile asserts that every frame was written: a full disk ends up here
+            raise OSError(errno.EIO, "the write was cut short (is the disk full?)") from exc
+
+    return write
 
 
 def write_audio(path: str | os.PathLike, x: np.ndarray, sr: int,
@@ -190,36 +175,21 @@ def write_audio(path: str | os.PathLike, x: np.ndarray, sr: int,
     The default subtype is 32-bit float for .wav and 24-bit PCM for .flac. Parent folders are
     created. Either the complete file appears, or nothing does (no temporary is left behind).
     """
-    path = Path(path)
-    tmp = _write_temp(path, x, sr, subtype)
-    try:
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise AudioFileError(f"cannot write {path}: {_one_line(exc.strerror or exc)}") from None
-    return path
+    return write_outputs_atomically({"audio": (path, x)}, sr, subtype)["audio"]
 
 
 def write_outputs_atomically(outputs: dict[str, tuple[str | os.PathLike, np.ndarray]], sr: int,
                              subtype: str | None = None) -> dict[str, Path]:
     """Write several files as a set: ``{name: (path, x (channels, samples))}`` at ``sr`` Hz.
 
-    All files are written to temporaries first; only when every one succeeded are they renamed
-    into place, so a failure never leaves some outputs new and others missing or stale.
+    Every file is checked first, then all are written to temporaries and renamed into place
+    only when every one succeeded, so a failure never leaves some outputs new and others
+    missing or stale.
     """
-    temps: list[tuple[Path, Path]] = []
-    try:
-        for path, x in outputs.values():
-            temps.append((_write_temp(Path(path), x, sr, subtype), Path(path)))
-    except BaseException:
-        for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
-        raise
-    try:
-        for tmp, final in temps:
-            os.replace(tmp, final)
-    except OSError as exc:
-        for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
-        raise AudioFileError(f"cannot write outputs: {_one_line(exc)}") from None
+    writes = {}
+    for path, x in outputs.values():
+        path = Path(path)
+        frames, fmt, chosen = _prepare(path, x, sr, subtype)
+        writes[path] = _sound_writer(frames, sr, fmt, chosen)
+    atomic_write_set(writes)
     return {name: Path(path) for name, (path, _) in outputs.items()}

@@ -17,8 +17,8 @@ from typing import Iterator
 
 import numpy as np
 
-from .audio import read_audio
 from ..errors import AudioFileError, ConfigError
+from .audio import read_audio
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".opus")
 MUSDB_ACCOMPANIMENT = ("drums", "bass", "other")

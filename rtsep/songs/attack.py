@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import OutputError
 from ..io.atomic import write_text_atomic
 
 ONSET_DB = -45.0
@@ -74,11 +75,13 @@ def measure_attack_delays(program: int, sr: int) -> np.ndarray:
 
 
 def _cache_file(soundfont: Path, program: int, sr: int) -> Path:
-    from .fluidsynth import cache_dir, fluidsynth_version
+    from kernels import user_cache_dir
+
+    from .fluidsynth import fluidsynth_version
 
     size = soundfont.stat().st_size
     version = fluidsynth_version().split()[-1].strip("()")
-    return cache_dir() / "attack" / f"{soundfont.stem}-{size}-fs{version}-p{program}-{sr}.json"
+    return user_cache_dir() / "attack" / f"{soundfont.stem}-{size}-fs{version}-p{program}-{sr}.json"
 
 
 def attack_delays(program: int, sr: int) -> np.ndarray:
@@ -101,7 +104,7 @@ def attack_delays(program: int, sr: int) -> np.ndarray:
             try:
                 write_text_atomic(path, json.dumps(
                     {"program": program, "sr": sr, "delays": delays.tolist()}))
-            except OSError:
+            except OutputError:
                 pass  # a read-only cache only costs a re-measurement next time
         _memory[key] = delays
         return delays
