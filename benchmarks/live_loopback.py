@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -26,18 +27,20 @@ PERIODS = {"default": 256, "low-latency": 128}
 
 def run_one(preset: str, buffer_hops: int, seconds: float) -> dict:
     server = JackServer(rate=44100, period=PERIODS[preset]).start()
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "rtsep", "profile-loopback", "--device", "system",
-             "--preset", preset, "--seconds", str(seconds), "--buffer-hops", str(buffer_hops),
-             "--json"],
-            env=server.env(), capture_output=True, text=True, timeout=4 * seconds + 120,
-            preexec_fn=raise_priority)
-    finally:
-        server.stop()
-    if done.returncode != 0:
-        raise SystemExit(done.stderr)
-    return json.loads(done.stdout)
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "loopback.json"
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "rtsep", "profile", "--loopback", "--device", "system",
+                 "--preset", preset, "--seconds", str(seconds), "--buffer-hops",
+                 str(buffer_hops), "--json", str(report)],
+                env=server.env(), capture_output=True, text=True, timeout=4 * seconds + 120,
+                preexec_fn=raise_priority)
+        finally:
+            server.stop()
+        if done.returncode != 0:
+            raise SystemExit(done.stderr)
+        return json.loads(report.read_text())
 
 
 def main() -> None:

@@ -46,7 +46,7 @@ def separate_array(
     if x.ndim != 2:
         raise ConfigError(f"expected audio shaped (channels, samples), got {x.shape}")
     if engine is None:
-        rate = _processing_rate(sr, config)
+        rate = processing_rate(sr, config)
         if rate != sr:
             return _separate_resampled(x, sr, rate, config, block, progress, info)
         engine = make_engine(sr, x.shape[0], config)
@@ -79,8 +79,9 @@ def separate_array(
     return vocals[:, latency:], karaoke[:, latency:]
 
 
-def _processing_rate(sr: int, config: EngineConfig | None) -> int:
-    """The rate the engine must run at: the models' training rate, or the input's own."""
+def processing_rate(sr: int, config: EngineConfig | None) -> int:
+    """The rate the engine must run at for input at ``sr`` Hz: the models' training rate, or
+    ``sr`` itself when no model needs another."""
     if config is None or not config.models:
         return sr
     from .core.model_candidates import models_sample_rate
@@ -142,7 +143,7 @@ def separate_file(
         "outputs": {k: str(v) for k, v in paths.items()},
     }
     if plot is not None:
-        from .evaluation.figure import plot_separation
+        from .evaluation.spectrograms import plot_separation
 
         plot_separation(x, vocals, karaoke, sr, plot)
         result["outputs"]["plot"] = str(plot)

@@ -36,23 +36,16 @@ FALLBACK_SONG = SHARED_DATA / "mixtures" / "Karissa_Hobbs_-_Lets_Go_Fishin.hq.og
 def _music(seconds: float) -> np.ndarray:
     """``(2, samples)`` float32 of real music with vocals at 44.1 kHz.
 
-    The project's FluidSynth song when ``rtsep.songs.fluidsynth`` exists and is long enough, else a
-    real CC BY recording from the shared data.
+    The project's FluidSynth song when it is long enough, else a real CC BY recording from the
+    shared data.
     """
-    x = None
-    try:
-        import rtsep.songs.fluidsynth  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        from .music import song
+    from .music import song
 
-        x = song(seconds, sr=SR, channels=2, offset_s=2.0)
-        if x.shape[1] < int(seconds * SR):
-            x = None
-    if x is None:
+    x = song(seconds, sr=SR, channels=2, offset_s=2.0)
+    if x.shape[1] < int(seconds * SR):
         if not FALLBACK_SONG.exists():
-            pytest.skip("no rendered song (rtsep.songs.fluidsynth) and no shared data for a real recording")
+            pytest.skip("the rendered song is too short and there is no shared data for a real "
+                        "recording")
         from rtsep.io.audio import read_audio
 
         x, sr = read_audio(FALLBACK_SONG)
@@ -122,7 +115,7 @@ def _run_live_session(jack, tmp_path: Path, music: np.ndarray, extra_args: list[
 
 def _offline_karaoke(music: np.ndarray, pad: int) -> np.ndarray:
     """`rtsep separate`'s karaoke of what the live engine saw: ``pad`` zeros, then the music."""
-    from rtsep.cli.separate import engine_config_from_options
+    from rtsep.cli.options import engine_config_from_options
     from rtsep.separate import separate_array
 
     # The same options as the live command line: default preset, primitives only.

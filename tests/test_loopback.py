@@ -1,6 +1,6 @@
 """Round trip through the engine on the JACK dummy server, its outputs wired to its inputs.
 
-`rtsep profile-loopback` runs as a user would run it (a subprocess started after jackd, so
+`rtsep profile --loopback` runs as a user would run it (a subprocess started after jackd, so
 PortAudio sees JACK) for 30 s at the default preset.
 """
 
@@ -23,13 +23,15 @@ pytestmark = pytest.mark.jack
 BUFFER_HOPS = 4
 
 
-def test_loopback_round_trip_matches_declared_latency_without_xruns(jack):
+def test_loopback_round_trip_matches_declared_latency_without_xruns(jack, tmp_path):
+    report = tmp_path / "loopback.json"
     done = subprocess.run(
-        [sys.executable, "-m", "rtsep", "profile-loopback", "--device", "system",
-         "--preset", "default", "--seconds", "30", "--buffer-hops", str(BUFFER_HOPS), "--json"],
+        [sys.executable, "-m", "rtsep", "profile", "--loopback", "--device", "system",
+         "--preset", "default", "--seconds", "30", "--buffer-hops", str(BUFFER_HOPS),
+         "--json", str(report)],
         env=jack.env(), capture_output=True, text=True, timeout=120, preexec_fn=raise_priority)
     assert done.returncode == 0, done.stderr[-2000:]
-    r = json.loads(done.stdout)
+    r = json.loads(report.read_text())
     period = r["period"]
     assert period == jack.period == 256, r
     assert r["seconds"] >= 30.0, r

@@ -31,7 +31,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score separation methods on DATASET with BSS Eval v4 (SDR/SIR/SAR) and SI-SDR."""
         from ..errors import ConfigError
-        from ..evaluation.methods import DEFAULT_METHODS, alpha_sweep as sweep, resolve_methods
+        from ..evaluation.methods import DEFAULT_METHODS, resolve_methods
+        from ..evaluation.methods import alpha_sweep as sweep
         from ..evaluation.runner import evaluate, format_table, write_csv, write_json
         from .progress import ProgressLine
 

@@ -9,16 +9,13 @@ import sys
 
 import typer
 
-from ..errors import ModelFileError, RtsepError
-
-# exceptions whose message is meant for the user as it is
-USER_ERRORS = (RtsepError, ModelFileError)
+from ..errors import RtsepError
 
 
 def run(app: typer.Typer, prog: str) -> None:
     try:
         app(standalone_mode=False)
-    except USER_ERRORS as exc:
+    except RtsepError as exc:  # its message is meant for the user as it is
         typer.echo(f"{prog}: error: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
@@ -26,10 +23,21 @@ def run(app: typer.Typer, prog: str) -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:  # usage errors arrive here in standalone_mode=False
-        # typer may vendor click, so its usage errors are matched by shape, not by import
-        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+        # typer may vendor click, so its exceptions are matched by shape, not by import
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare command group: its help
             exc.show()
             sys.exit(exc.exit_code)
+        if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
+            typer.echo(f"{prog}: error: {_usage_line(exc, prog)}", err=True)
+            sys.exit(2)
         if type(exc).__name__ == "Abort":
             sys.exit(130)
         raise
+
+
+def _usage_line(exc, prog: str) -> str:
+    """A usage error (unknown option, bad choice, missing argument) as one line."""
+    message = " ".join(exc.format_message().split()).replace("Value error, ", "")
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else prog
+    return f"{message} (see '{command} --help')"

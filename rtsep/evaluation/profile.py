@@ -13,7 +13,7 @@ import numpy as np
 
 from ..config import EngineConfig
 
-STAGES = ("stft", "primitives", "combine", "confidence", "synthesis", "total")
+STAGES = ("stft", "primitives", "models", "confidence", "mix", "synthesis", "total")
 
 
 def pin_to_one_core() -> int | None:
@@ -25,31 +25,51 @@ def pin_to_one_core() -> int | None:
     return core
 
 
-def test_signal(sr: int, seconds: float, channels: int = 2) -> np.ndarray:
+def _looped(x: np.ndarray, n: int) -> np.ndarray:
+    reps = -(-n // x.shape[1])
+    return np.tile(x, (1, reps))[:, :n]
+
+
+def rendered_signal(sr: int, seconds: float, channels: int = 2) -> np.ndarray:
     """The rendered default song, looped or cut to ``seconds``, shaped ``(channels, samples)``."""
     from ..io.audio import read_audio
-    from ..songs.fluidsynth import render_default_song
+    from ..songs.default import render_default_song
 
     song, song_sr = read_audio(render_default_song(sr=sr)["mixture"])
-    assert song_sr == sr
-    n = int(seconds * sr)
-    reps = -(-n // song.shape[1])
-    x = np.tile(song, (1, reps))[:, :n]
+    x = _looped(song, int(seconds * sr))
     if x.shape[0] != channels:
         x = np.repeat(x.mean(axis=0, keepdims=True), channels, axis=0)
     return x
 
 
 def profile_engine(config: EngineConfig | None = None, seconds: float = 10.0, sr: int = 44100,
-                   channels: int = 2, signal: np.ndarray | None = None) -> dict:
+                   channels: int = 2, signal: np.ndarray | None = None,
+                   input_path: str | os.PathLike | None = None) -> dict:
     """Run the engine hop by hop and return latency, rtf and per-stage timing statistics.
 
-    Timings are in milliseconds per hop; ``rtf`` is total compute time over audio time.
+    The audio is ``signal`` ``(channels, samples)`` at ``sr``, else the file ``input_path`` at
+    its own rate and channel count, else the rendered default song; a file is looped or cut to
+    ``seconds`` and resampled to the models' rate when they need one (as ``rtsep separate``
+    does). Timings are in milliseconds per hop; ``rtf`` is compute time over audio time.
     """
     from ..core.engine import Engine
+    from ..separate import processing_rate
 
     config = config or EngineConfig()
-    x = test_signal(sr, seconds, channels) if signal is None else np.asarray(signal, float)
+    if signal is not None:
+        x = np.asarray(signal, dtype=np.float64)
+    elif input_path is not None:
+        from ..io.audio import read_audio
+
+        x, sr = read_audio(input_path)
+        rate = processing_rate(sr, config)
+        if rate != sr:
+            import librosa
+
+            x, sr = librosa.resample(x, orig_sr=sr, target_sr=rate, res_type="soxr_hq"), rate
+        x = _looped(x, int(seconds * sr))
+    else:
+        x = rendered_signal(sr, seconds, channels)
     engine = Engine(sr, x.shape[0], config)
     t_warm = time.perf_counter()
     engine.warmup()
@@ -61,7 +81,8 @@ def profile_engine(config: EngineConfig | None = None, seconds: float = 10.0, sr
     for k in range(n_hops):
         engine.process_hop(x[:, k * hop : (k + 1) * hop])
         tm = engine.timings
-        times[k] = (tm.stft, tm.primitives, tm.combine, tm.confidence, tm.synthesis, tm.total)
+        times[k] = (tm.stft, tm.primitives, tm.models, tm.confidence, tm.mix, tm.synthesis,
+                    tm.total)
     wall = time.perf_counter() - t0
     audio_s = n_hops * hop / sr
     hop_ms = 1000.0 * hop / sr
