@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -21,8 +20,8 @@ import numpy as np  # noqa: E402
 from kernels.clustering import cluster_mask  # noqa: E402
 from kernels.confidence import posterior_strength, silhouette  # noqa: E402
 from rtsep.config import geometry_for  # noqa: E402
-from rtsep.primitives import make_primitives  # noqa: E402
 from rtsep.core.stft import stft_offline  # noqa: E402
+from rtsep.primitives import make_primitives  # noqa: E402
 
 DATA = Path(os.environ.get("RTSEP_SHARED_DATA",
                           Path(__file__).resolve().parents[2] / "shared" / "data"))

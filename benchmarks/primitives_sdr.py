@@ -15,14 +15,13 @@ import os
 import sys
 from pathlib import Path
 
-
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 from kernels.clustering import cluster_mask  # noqa: E402
 from rtsep.config import geometry_for  # noqa: E402
-from rtsep.primitives import make_primitives  # noqa: E402
 from rtsep.core.stft import istft_offline, stft_offline  # noqa: E402
+from rtsep.primitives import make_primitives  # noqa: E402
 
 DATA = Path(os.environ.get("RTSEP_SHARED_DATA",
                           Path(__file__).resolve().parents[2] / "shared" / "data"))

@@ -28,14 +28,13 @@ import sys
 import textwrap
 from pathlib import Path
 
-
 import numpy as np  # noqa: E402
-
 from common import machine, replace_section  # noqa: E402
 from librosa_refs import librosa_hpss, librosa_repet_sim  # noqa: E402
-from rtsep.io.datasets import dev_set  # noqa: E402
+
 from rtsep.evaluation.methods import Method  # noqa: E402
 from rtsep.evaluation.runner import evaluate, format_table, write_json  # noqa: E402
+from rtsep.io.datasets import dev_set  # noqa: E402
 
 ENGINE_METHODS = ["mixture", "oracle-irm", "oracle-ibm", "repet", "hpss", "pitch", "pcl",
                   "pcl-alpha0.5:alpha=0.5", "pcl-low-latency:preset=low-latency",
@@ -51,8 +50,8 @@ def metric_timing(dataset: Path) -> str:
     """Seconds for BSS Eval v4 of the first stereo track (ours and museval's, if installed)."""
     import time
 
-    from rtsep.io.datasets import iter_tracks
     from rtsep.evaluation.metrics import bss_eval_v4
+    from rtsep.io.datasets import iter_tracks
 
     track = next((t for t in iter_tracks(dataset) if t.mixture.shape[0] == 2), None)
     if track is None:

@@ -16,10 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-
-from offline_training.corpus import render_corpus  # noqa: E402
+from offline_training.corpus import (
+    VOCAL_PROGRAMS,  # noqa: E402
+    render_corpus,  # noqa: E402
+)
 from rtsep.songs.attack import attack_delays  # noqa: E402
-from offline_training.corpus import VOCAL_PROGRAMS  # noqa: E402
 
 
 def main() -> None:

@@ -15,19 +15,18 @@ import resource
 import statistics
 import time
 
-import numpy as np
-
 from common import machine, replace_section  # noqa: E402
 from librosa_refs import REFERENCES  # noqa: E402
+
 from rtsep.config import EngineConfig  # noqa: E402
-from rtsep.evaluation.profile import pin_to_one_core, profile_engine, test_signal  # noqa: E402
+from rtsep.evaluation.profile import pin_to_one_core, profile_engine, rendered_signal  # noqa: E402
 from rtsep.separate import separate_array  # noqa: E402
 
 
 def run(seconds: float, repeats: int) -> str:
     pin_to_one_core()
     sr = 44100
-    x = test_signal(sr, seconds, channels=2)
+    x = rendered_signal(sr, seconds, channels=2)
     rows = []
     setups = [
         ("default", "primitive clustering", EngineConfig()),

@@ -68,7 +68,7 @@ def _log(run: Path, rank: int, text: str, echo=print) -> None:
 
 def stage_segment(opts: BootstrapOptions, log) -> list[dict]:
     from rtsep.errors import ConfigError
-    from rtsep.io.jsonio import write_json_atomic
+    from rtsep.io.atomic import write_json_atomic
 
     path = opts.run / "segments.json"
     if path.is_file():
@@ -92,9 +92,8 @@ def stage_segment(opts: BootstrapOptions, log) -> list[dict]:
 def stage_teacher(opts: BootstrapOptions, segments: list[dict], rank: int, world: int,
                   log) -> None:
     """This rank's share of the teacher: every kept segment of files[rank::world]."""
-    from rtsep.io.jsonio import write_json_atomic
-
     from rtsep.cli.progress import ProgressLine
+    from rtsep.io.atomic import write_json_atomic
 
     from .remix import SourceBank
 
@@ -141,7 +140,7 @@ def collect_teacher(opts: BootstrapOptions, segments: list[dict]) -> list[dict]:
 def stage_filter(opts: BootstrapOptions, scored: list[dict]) -> tuple[list, list, tuple]:
     """(kept, dropped, (lo, hi) confidence thresholds) for the quantile range."""
     from rtsep.errors import ConfigError
-    from rtsep.io.jsonio import write_json_atomic
+    from rtsep.io.atomic import write_json_atomic
 
     lo_q, hi_q = (float(q) for q in opts.keep_quantiles)
     if not 0.0 <= lo_q < hi_q <= 1.0:
@@ -172,7 +171,13 @@ def stage_student(opts: BootstrapOptions, kept: list, dropped: list, thresholds:
     from rtsep.config import geometry_for
 
     from .remix import SourceBank, remix_batch
-    from .trainer import barrier, build_student, count_parameters, init_distributed, train
+    from .trainer import (
+        barrier,
+        build_student,
+        count_parameters,
+        init_distributed,
+        train,
+    )
 
     rank, world = init_distributed()
     torch.set_num_threads(max(1, opts.threads))
@@ -249,7 +254,7 @@ def run_bootstrap(opts: BootstrapOptions, echo=print) -> dict | None:
         stage_teacher(opts, segments, rank, world, log)
         barrier()
         if rank == 0:
-            from rtsep.io.jsonio import write_json_atomic
+            from rtsep.io.atomic import write_json_atomic
 
             write_json_atomic(opts.run / "teacher.json",
                               {"segments": collect_teacher(opts, segments)})

@@ -102,7 +102,8 @@ def render_song(out_dir: str | os.PathLike, index: int, seconds: float, seed: in
     ``meta.json`` already records the same song is kept as it is.
     """
     from rtsep.io.audio import write_outputs_atomically
-    from rtsep.songs.fluidsynth import find_soundfont, fluidsynth_version, mix_stems, render_stems
+    from rtsep.songs.fluidsynth import find_soundfont, fluidsynth_version
+    from rtsep.songs.stems import mix_stems, render_stems
 
     out_dir = Path(out_dir)
     final = out_dir / f"song_{index:04d}"

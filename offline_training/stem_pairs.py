@@ -146,8 +146,8 @@ class SegmentSampler:
         return i, int(self.rng.integers(n_acc))
 
     def example(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        from rtsep.evaluation.oracle import ideal_ratio_mask
         from rtsep.core.stft import stft_offline
+        from rtsep.evaluation.oracle import ideal_ratio_mask
 
         i, j = self._pick()
         v = stft_offline(self._segment(self.vocals[i])[None], self.geometry)[0]

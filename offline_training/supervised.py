@@ -16,7 +16,6 @@ validation metrics (SI-SDR of the vocals on ``--valid`` tracks, streamed frame b
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -35,8 +34,8 @@ def evaluate(model, pairs, geometry, max_seconds: float = 30.0) -> dict:
     """
     import torch
 
-    from rtsep.evaluation.metrics import si_sdr
     from rtsep.core.stft import istft_offline, stft_offline
+    from rtsep.evaluation.metrics import si_sdr
 
     scores, baselines = [], []
     for pair in pairs:

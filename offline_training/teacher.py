@@ -24,6 +24,7 @@ Shapes: ``x`` ``(samples,)`` mono; masks ``(bins, frames)``; embedding ``(bins, 
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -34,27 +35,41 @@ from kernels.confidence import posterior_strength, silhouette
 from kernels.hpss import hpss_combine
 from kernels.medians import freq_median, time_median_step
 from kernels.repet import band_edges, compress_frame, repet_step
-from rtsep.config import StftGeometry, geometry_for
+from rtsep.config import DEFAULT_PRIMITIVES, DEFAULT_WEIGHTS, StftGeometry, geometry_for
 from rtsep.core.stft import istft_offline, stft_offline
+from rtsep.primitives import Hpss, Pitch, RepetSim
 
 LOUDEST_FRACTION = 0.01
 
 
+def _engine_default(cls, name: str):
+    """The default of the engine primitive's constructor argument ``name``."""
+    return inspect.signature(cls).parameters[name].default
+
+
 @dataclass
 class TeacherSettings:
-    """Everything that decides the teacher's output (recorded in the model's provenance)."""
+    """Everything that decides the teacher's output (recorded in the model's provenance).
 
-    primitives: tuple = ("repet", "hpss", "pitch")
+    The teacher is the engine's primitive clustering given the whole segment as context, so
+    every setting defaults to the engine's own (the primitives' constructor defaults and
+    ``DEFAULT_WEIGHTS``); only the context differs. ``weights=None`` means the engine's.
+    """
+
+    primitives: tuple = DEFAULT_PRIMITIVES
     weights: tuple | None = None
     beta: float = 5.0
     n_points: int = 1000
-    repet_n_bands: int = 64
-    repet_min_dist_s: float = 0.1
-    repet_max_k: int = 20
-    hpss_harm_s: float = 0.2
-    hpss_stable_s: float = 2.0
-    hpss_stable_len: int = 24
-    hpss_perc_hz: float = 400.0
+    repet_n_bands: int = _engine_default(RepetSim, "n_bands")
+    repet_min_dist_s: float = _engine_default(RepetSim, "min_dist_s")
+    repet_max_k: int = _engine_default(RepetSim, "max_k")
+    hpss_harm_s: float = _engine_default(Hpss, "harm_s")
+    hpss_stable_s: float = _engine_default(Hpss, "stable_s")
+    hpss_stable_len: int = _engine_default(Hpss, "stable_len")
+    hpss_perc_hz: float = _engine_default(Hpss, "perc_hz")
+    hpss_power: float = _engine_default(Hpss, "power")
+    # The one setting the engine lacks: a causal tracker must keep isolated voicing flips; with
+    # the whole segment in view they are median-filtered away.
     pitch_voicing_smooth_s: float = 0.1
     seed: int = 0
     extra: dict = field(default_factory=dict)
@@ -135,15 +150,13 @@ def hpss_offline(mag: np.ndarray, geometry: StftGeometry, s: TeacherSettings) ->
     out = np.zeros_like(mag_t)
     for t in range(mag_t.shape[0]):
         freq_median(mag_t[t], half, scratch, perc)
-        hpss_combine(harm[t], stable[t], perc, 2.0, out[t])
+        hpss_combine(harm[t], stable[t], perc, s.hpss_power, out[t])
     return np.ascontiguousarray(out.T)
 
 
 def pitch_offline(mag: np.ndarray, geometry: StftGeometry, s: TeacherSettings) -> np.ndarray:
     """Harmonic comb mask of the predominant f0 ``(bins, frames)``, voicing smoothed centred."""
     from scipy.ndimage import median_filter
-
-    from rtsep.primitives import Pitch
 
     pitch = Pitch(geometry)
     n_frames = mag.shape[1]
@@ -192,7 +205,8 @@ def teacher_separate(x: np.ndarray, sr: int, settings: TeacherSettings | None = 
     mag = np.abs(spec)
     masks = [_PRIMITIVES[name](mag, geometry, s) for name in s.primitives]
     embedding = np.ascontiguousarray(np.stack(masks, axis=-1))
-    weights = np.ones(len(masks)) if s.weights is None else np.asarray(s.weights, np.float64)
+    weights = np.asarray(s.weights if s.weights is not None
+                         else [DEFAULT_WEIGHTS[name] for name in s.primitives], np.float64)
     mask = np.zeros(mag.shape)
     column = np.zeros(mag.shape[0])
     for t in range(mag.shape[1]):

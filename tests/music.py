@@ -15,7 +15,7 @@ SHARED_DATA = Path(os.environ.get("RTSEP_SHARED_DATA",
 @functools.lru_cache(maxsize=None)
 def _song(sr: int) -> tuple[np.ndarray, np.ndarray]:
     from rtsep.io.audio import read_audio
-    from rtsep.songs.fluidsynth import render_default_song
+    from rtsep.songs.default import render_default_song
 
     paths = render_default_song(sr=44100)
     mix, song_sr = read_audio(paths["mixture"])

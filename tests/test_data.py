@@ -7,9 +7,16 @@ import numpy as np
 import pytest
 import soundfile
 
-from rtsep.io.datasets import (dev_set, iter_tracks, load_track, shared_data_root, solo_recordings,
-                        track_folders, unlabelled_mixtures)
 from rtsep.errors import AudioFileError, ConfigError
+from rtsep.io.datasets import (
+    dev_set,
+    iter_tracks,
+    load_track,
+    shared_data_root,
+    solo_recordings,
+    track_folders,
+    unlabelled_mixtures,
+)
 
 from .music import song
 

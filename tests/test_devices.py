@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from rtsep.live.devices import format_table, match_device
 from rtsep.errors import DeviceError
+from rtsep.live.devices import format_table, match_device
 
 RTSEP = [sys.executable, "-m", "rtsep"]
 

@@ -154,8 +154,8 @@ def test_callable_methods_and_medians_over_tracks(tmp_path):
 
 
 def test_oracle_masks_split_the_mixture_exactly(tiny_dataset):
-    from rtsep.io.datasets import iter_tracks
     from rtsep.evaluation.oracle import oracle_separate
+    from rtsep.io.datasets import iter_tracks
 
     track = next(iter_tracks(tiny_dataset))
     for kind in ("irm", "ibm"):

@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 
 from kernels.clustering import cluster_mask, cluster_mask_ref
-from kernels.confidence import (posterior_strength, posterior_strength_ref, silhouette,
-                                silhouette_from_sums, silhouette_pairs, silhouette_ref)
+from kernels.confidence import (
+    posterior_strength,
+    posterior_strength_ref,
+    silhouette,
+    silhouette_from_sums,
+    silhouette_pairs,
+    silhouette_ref,
+)
 from kernels.harmonic import comb_mask, harmonic_salience, whiten
 from kernels.hpss import hpss_combine
 from kernels.medians import freq_median, time_median_step
@@ -33,8 +39,8 @@ def test_cluster_mask_matches_twin(dims):
 def test_clustering_and_confidence_match_twins_on_music_embeddings():
     """Real embeddings: the three primitives' masks on 2 s of the rendered song."""
     from rtsep.config import geometry_for
-    from rtsep.primitives import make_primitives
     from rtsep.core.stft import stft_offline
+    from rtsep.primitives import make_primitives
 
     from .music import song
 

@@ -6,12 +6,28 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kernels.harmonic import (comb_mask, comb_mask_ref, harmonic_salience,
-                              harmonic_salience_ref, whiten, whiten_ref)
+from kernels.harmonic import (
+    comb_mask,
+    comb_mask_ref,
+    harmonic_salience,
+    harmonic_salience_ref,
+    whiten,
+    whiten_ref,
+)
 from kernels.hpss import hpss_combine, hpss_combine_ref
-from kernels.medians import freq_median, freq_median_ref, time_median_ref, time_median_step
-from kernels.repet import (band_edges, compress_frame, compress_frame_ref, repet_step,
-                           repet_step_ref)
+from kernels.medians import (
+    freq_median,
+    freq_median_ref,
+    time_median_ref,
+    time_median_step,
+)
+from kernels.repet import (
+    band_edges,
+    compress_frame,
+    compress_frame_ref,
+    repet_step,
+    repet_step_ref,
+)
 from rtsep.config import geometry_for
 from rtsep.core.stft import stft_offline
 

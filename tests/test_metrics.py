@@ -6,7 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtsep.evaluation.metrics import bss_eval_v4, separation_scores, si_sdr, track_median
+from rtsep.evaluation.metrics import (
+    bss_eval_v4,
+    separation_scores,
+    si_sdr,
+    track_median,
+)
 from rtsep.evaluation.oracle import oracle_separate
 
 from .music import song

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from rtsep.config import geometry_for
+from rtsep.core.stft import stft_offline
 from rtsep.errors import ConfigError
 from rtsep.primitives import PRIMITIVE_NAMES, ScoreCue, make_primitives
-from rtsep.core.stft import stft_offline
 
 from .music import song
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from rtsep.io.audio import read_audio
 from rtsep.errors import RtsepError
+from rtsep.io.audio import read_audio
 from tests._alignment import energy_onsets, max_misalignment, midi_notes, phrase_onsets
 
 pytestmark = pytest.mark.skipif(shutil.which("fluidsynth") is None,
@@ -22,7 +22,7 @@ WAVS = ("mixture", "vocals", "accompaniment")
 
 @pytest.fixture(scope="module")
 def song(tmp_path_factory):
-    from rtsep.songs.fluidsynth import render_default_song
+    from rtsep.songs.default import render_default_song
 
     paths = render_default_song(tmp_path_factory.mktemp("song"), sr=SR, seconds=SECONDS, seed=0)
     audio = {name: read_audio(paths[name]) for name in WAVS}
@@ -77,7 +77,7 @@ def _spectra(x, n_fft=4096, hop=2048):
 
 
 def test_accompaniment_loops(song):
-    from rtsep.songs.fluidsynth import default_song_style
+    from rtsep.songs.default import default_song_style
 
     _, audio, _ = song
     style = default_song_style()
@@ -92,8 +92,8 @@ def test_accompaniment_loops(song):
 
 
 def test_melody_never_repeats_a_loop():
-    from rtsep.songs.fluidsynth import default_song_style
     from rtsep.songs.compose import compose
+    from rtsep.songs.default import default_song_style
 
     style = default_song_style()
     loop = len(style.progression) * style.beats_per_bar
@@ -107,7 +107,7 @@ def test_melody_never_repeats_a_loop():
 
 
 def test_same_seed_same_files_and_a_new_seed_a_new_tune(song, tmp_path):
-    from rtsep.songs.fluidsynth import render_default_song
+    from rtsep.songs.default import render_default_song
 
     paths, audio, _ = song
     again = render_default_song(tmp_path / "again", sr=SR, seconds=SECONDS, seed=0)
@@ -120,7 +120,7 @@ def test_same_seed_same_files_and_a_new_seed_a_new_tune(song, tmp_path):
 
 
 def test_second_call_is_a_cache_hit(song):
-    from rtsep.songs.fluidsynth import render_default_song
+    from rtsep.songs.default import render_default_song
 
     paths, _, _ = song
     folder = paths["mixture"].parent
@@ -133,10 +133,11 @@ def test_second_call_is_a_cache_hit(song):
 
 
 def test_default_song_lives_in_the_user_cache():
-    from rtsep.songs.fluidsynth import cache_dir, render_default_song
+    from kernels import user_cache_dir
+    from rtsep.songs.default import render_default_song
 
     paths = render_default_song()  # what `make demo` and the profiler use
-    assert paths["mixture"].is_relative_to(cache_dir() / "songs")
+    assert paths["mixture"].is_relative_to(user_cache_dir() / "songs")
     t0 = time.perf_counter()
     assert render_default_song() == paths
     assert time.perf_counter() - t0 < 0.2
@@ -145,7 +146,7 @@ def test_default_song_lives_in_the_user_cache():
 
 
 def test_other_sample_rates(tmp_path):
-    from rtsep.songs.fluidsynth import render_default_song
+    from rtsep.songs.default import render_default_song
 
     paths = render_default_song(tmp_path, sr=16000, seconds=3.0, seed=0)
     m, sr = read_audio(paths["mixture"])
@@ -157,7 +158,7 @@ def test_other_sample_rates(tmp_path):
 
 def test_damaged_stamp_renders_again_and_bad_options_are_config_errors(tmp_path):
     from rtsep.errors import ConfigError
-    from rtsep.songs.fluidsynth import render_default_song
+    from rtsep.songs.default import render_default_song
 
     paths = render_default_song(tmp_path, sr=8000, seconds=1.0, seed=0)
     good = paths["vocals"].read_bytes()

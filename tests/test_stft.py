@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from rtsep.config import geometry_for
-from rtsep.core.stft import StreamingSTFT, istft_offline, low_delay_windows, stft_offline
+from rtsep.core.stft import (
+    StreamingSTFT,
+    istft_offline,
+    low_delay_windows,
+    stft_offline,
+)
 
 CASES = [(8000, "default"), (22050, "low-latency"), (44100, "default"), (44100, "low-latency"),
          (48000, "default"), (96000, "low-latency")]

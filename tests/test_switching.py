@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from rtsep.errors import ConfigError
 from rtsep.core.switching import ConfidenceSwitcher
+from rtsep.errors import ConfigError
 
 HOP_S = 256 / 44100
 

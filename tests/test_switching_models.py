@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtsep.io.audio import read_audio
 from rtsep.config import EngineConfig
 from rtsep.evaluation.selection import evaluate_selection
+from rtsep.io.audio import read_audio
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "models"
 DOMAINS = {"voice": {52: "Choir Aahs", 53: "Voice Oohs"},

@@ -15,8 +15,13 @@ import pytest
 from offline_training.audio_sources import corpus_files, read_mono
 from offline_training.bootstrap import BootstrapOptions, stage_filter
 from offline_training.remix import SourceBank, draw_pairs, remix_batch, scale_to_snr
-from offline_training.segments import (SILENT_LUFS, k_weighting, loudness_lufs, segment_file,
-                                       segment_starts)
+from offline_training.segments import (
+    SILENT_LUFS,
+    k_weighting,
+    loudness_lufs,
+    segment_file,
+    segment_starts,
+)
 from offline_training.teacher import TeacherSettings, repet_offline, teacher_separate
 from rtsep.config import geometry_for
 
@@ -118,10 +123,11 @@ def test_offline_repet_uses_future_frames():
     # first frames (neutral 0.5), the whole-segment teacher finds their later repetitions.
     g = geometry_for(SR)
     rng = np.random.default_rng(2)
-    pattern = rng.random((g.n_bins, 40)) + 0.1
+    # the pattern repeats every 60 frames (0.35 s), beyond the engine's min_dist_s of 0.3 s
+    pattern = rng.random((g.n_bins, 60)) + 0.1
     mag = np.tile(pattern, (1, 4))
     # With 3 neighbours, frame t's neighbours are its 3 exact repetitions (cosine 1), so the
-    # repeating model equals the frame and the vocal mask is 0 -- also for the first 40 frames,
+    # repeating model equals the frame and the vocal mask is 0 -- also for the first 60 frames,
     # whose repetitions all lie in the future.
     mask = repet_offline(mag, g, TeacherSettings(repet_max_k=3))
     assert mask.shape == mag.shape

@@ -10,8 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from offline_training.losses import (deep_clustering_loss, deep_clustering_loss_reference,
-                                     magnitude_weights, mask_loss)
+from offline_training.losses import (
+    deep_clustering_loss,
+    deep_clustering_loss_reference,
+    magnitude_weights,
+    mask_loss,
+)
 
 DATA = Path(os.environ.get("RTSEP_SHARED_DATA",
                            Path(__file__).resolve().parents[2] / "shared" / "data"))

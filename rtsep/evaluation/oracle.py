@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import geometry_for
-from ..errors import ConfigError
 from ..core.stft import istft_offline, stft_offline
+from ..errors import ConfigError
 
 
 def ideal_ratio_mask(vocal_spec: np.ndarray, accompaniment_spec: np.ndarray,

@@ -1,4 +1,4 @@
-"""Pictures of an evaluation: per-track scores of each method as box plots."""
+"""Pictures of an evaluation: per-track scores as box plots, and the SIR/SAR trade-off."""
 
 from __future__ import annotations
 

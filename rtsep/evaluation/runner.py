@@ -170,7 +170,7 @@ def _plain(value):
 
 
 def write_json(results: EvalResults, path: str | Path) -> Path:
-    from ..io.jsonio import write_json_atomic
+    from ..io.atomic import write_json_atomic
 
     data = results.to_dict()
     for key in ("summary", "tracks"):
