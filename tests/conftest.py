@@ -1,10 +1,17 @@
-"""Shared fixtures: a private JACK dummy server for tests marked ``jack``."""
+"""Shared set-up: the tests' own cache folder, and a private JACK dummy server for tests marked
+``jack``."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
+
+# Rendered songs, ONNX exports and measured attack delays go to a cache of the checkout's own
+# (git ignores .cache/), never to the user's ~/.cache. Set before any rtsep import, and
+# inherited by the subprocesses the tests start.
+os.environ["RTSEP_CACHE_DIR"] = str(Path(__file__).resolve().parents[1] / ".cache" / "tests")
 
 from .jackserver import JackServer, missing_tools
 

@@ -152,6 +152,7 @@ def test_cache_falls_back_to_user_dir_when_package_is_read_only(monkeypatch, tmp
     # subprocess, rtsep live included, to an empty cache and a cold compile)
     monkeypatch.setenv("NUMBA_CACHE_DIR", "placeholder")
     monkeypatch.delenv("NUMBA_CACHE_DIR")
+    monkeypatch.delenv("RTSEP_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setattr(kernels.os, "access", lambda path, mode: False)
     import numba.core.config as numba_config
@@ -161,6 +162,16 @@ def test_cache_falls_back_to_user_dir_when_package_is_read_only(monkeypatch, tmp
     expected = tmp_path / "rtsep" / "numba"
     assert kernels.os.environ["NUMBA_CACHE_DIR"] == str(expected)
     assert expected.is_dir() and numba_config.CACHE_DIR == str(expected)
+
+
+def test_rtsep_cache_dir_moves_every_cache(monkeypatch, tmp_path):
+    import kernels
+
+    monkeypatch.setenv("RTSEP_CACHE_DIR", str(tmp_path / "all"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert kernels.user_cache_dir() == tmp_path / "all"
+    monkeypatch.delenv("RTSEP_CACHE_DIR")
+    assert kernels.user_cache_dir() == tmp_path / "xdg" / "rtsep"
 
 
 def test_cache_respects_an_explicit_dir(monkeypatch, tmp_path):

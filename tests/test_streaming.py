@@ -137,3 +137,35 @@ print(sorted(k for k, v in compiled().items() if v > before[k]))
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.fixture(scope="module")
+def lookahead_model(tmp_path_factory):
+    """A tiny (untrained) GRU file that looks 2 frames ahead: the engine must delay the spectrum
+    and the other candidates' masks by 2 hops and declare it."""
+    from models import configs
+    from models.io import save_model
+
+    model = configs.create("CausalGRUSeparator", "tiny", 1025, lookahead_frames=2, seed=4)
+    stem = tmp_path_factory.mktemp("lookahead") / "ahead2"
+    save_model(model, stem, {"sample_rate": 44100,
+                             "stft": {"n_fft": 2048, "hop": 256, "preset": "default"},
+                             "training": {"method": "untrained (test)"}})
+    return str(stem)
+
+
+@pytest.mark.parametrize("block,with_primitives", [(1, True), (65, False), (8193, True)])
+def test_lookahead_candidate_streams_like_offline(music, lookahead_model, block, with_primitives):
+    # the model alone, or beside primitive clustering (no look-ahead, so its masks wait 2 hops
+    # to line up with the spectrum they belong to)
+    config = EngineConfig(models=(lookahead_model,), use_primitives=with_primitives,
+                          backend="torch")
+    engine = Engine(44100, 2, config)
+    assert engine.lookahead_frames == 2
+    assert engine.latency_samples == 2 * 256 - 1 + 2 * 256
+    ref_v, ref_k = separate_offline(music, 44100, config)
+    v, k = stream(engine, music, block)
+    L, n = engine.latency_samples, music.shape[1]
+    np.testing.assert_allclose(v[:, L:], ref_v[:, : n - L], atol=1e-6)
+    np.testing.assert_allclose(k[:, L:], ref_k[:, : n - L], atol=1e-6)
+    np.testing.assert_allclose(v + k, np.pad(music, ((0, 0), (L, 0)))[:, :n], atol=1e-9)
