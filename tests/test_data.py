@@ -110,6 +110,11 @@ def test_missing_stems_and_folders_are_clear_errors(tmp_path):
         track_folders(tmp_path / "empty")
 
 
+def test_shared_data_defaults_to_the_folder_beside_the_checkout(monkeypatch):
+    monkeypatch.delenv("RTSEP_SHARED_DATA", raising=False)
+    assert shared_data_root() == Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
 def test_shared_data_absent(tmp_path, monkeypatch):
     monkeypatch.setenv("RTSEP_SHARED_DATA", str(tmp_path / "none"))
     assert shared_data_root() == tmp_path / "none"

@@ -114,7 +114,7 @@ def shared_data_root() -> Path:
     env = os.environ.get("RTSEP_SHARED_DATA")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    return Path(__file__).resolve().parents[3] / "shared" / "data"  # beside the checkout
 
 
 def _shared_folder(*parts: str, required: bool) -> Path | None:
