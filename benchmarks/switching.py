@@ -120,6 +120,29 @@ def run(work: Path, epochs: int, dc_weight: float, fixtures: bool) -> str:
     return "\n".join(lines)
 
 
+def fresh_seeds(work: Path, seeds: list[int]) -> str:
+    """The committed fixture models (tests/fixtures/models) on held-out songs of other seeds:
+    does switching by confidence still beat each model alone, and random selection?"""
+    from rtsep.config import EngineConfig
+    from rtsep.evaluation.selection import evaluate_selection
+
+    config = EngineConfig(models=tuple(str(FIXTURES / f"switch_{n}") for n in DOMAINS),
+                          use_primitives=False, confidence_window_s=WINDOW_S)
+    rows = []
+    for seed in seeds:
+        segments, sr = stream_segments(render(work, songs=3, seconds=SEGMENT_S + 1, seed=seed),
+                                       per_domain=3)
+        r = evaluate_selection(segments, sr, config)
+        single = list(r.single_sdr.values())
+        rows.append(f"| {seed} | " + " | ".join(f"{s:.2f}" for s in single)
+                    + f" | {r.random_sdr:.2f} | {r.confidence_sdr:.2f} | {r.oracle_sdr:.2f} | "
+                    f"{r.switches} |")
+        print(rows[-1], flush=True)
+    head = ("| held-out seed | " + " | ".join(f"switch_{n} alone" for n in DOMAINS)
+            + " | random | confidence | oracle | switches |")
+    return "\n".join([head, "|" + "---|" * (len(DOMAINS) + 5), *rows])
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", type=Path, default=Path.home() / ".cache" / "rtsep" / "switching")
@@ -127,7 +150,12 @@ if __name__ == "__main__":
     ap.add_argument("--dc-weight", type=float, default=1.0)
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--fixtures", action="store_true")
+    ap.add_argument("--seeds", type=int, nargs="+",
+                    help="only evaluate the committed fixture models on songs of these seeds")
     args = ap.parse_args()
+    if args.seeds:
+        print(fresh_seeds(args.work, args.seeds))
+        raise SystemExit(0)
     text = run(args.work, args.epochs, args.dc_weight, args.fixtures)
     print(text)
     if args.write:
