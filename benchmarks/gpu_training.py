@@ -11,7 +11,8 @@ Two figures per device, in audio seconds trained per second of wall time
   forward/backward/optimiser step alone (what a faster data pipeline could reach).
 
 The remix sources are the 60 s song's true stems cut into 15 s segments (``SourceBank``).
-A first short call of ``train`` (two steps) pays the one-time costs and is not timed.
+A first short call of ``train`` (two steps) pays the one-time costs and is not timed; it also
+sets how many steps fit in ``CAP_S``, so a slow CPU does not eat the device run's budget.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import time
 import numpy as np
 
 BATCH, CROP_S, SEGMENT_S = 4, 2.0, 15.0
+CAP_S = 40.0  # seconds per measurement, at most about
 
 
 def _bank(song: dict, folder: str):
@@ -61,9 +63,12 @@ def _measure(device: str, bank, sr: int, steps: int, mode: str) -> dict:
             return remix_batch(bank, BATCH, length, geometry, rng)
 
     quiet = lambda _msg: None  # noqa: E731
+    t0 = time.perf_counter()
     train(model, next_batch, steps=2, device=device, log=quiet)
     if device == "cuda":
         torch.cuda.synchronize()
+    # Bounded: no more steps than fit in CAP_S at the warm-up's pace (a busy CPU is slow).
+    steps = max(2, min(steps, int(CAP_S / max((time.perf_counter() - t0) / 2, 1e-3))))
     t0 = time.perf_counter()
     history = train(model, next_batch, steps=steps, device=device, log=quiet)
     wall = time.perf_counter() - t0  # train() reads each loss back, so the GPU is done
