@@ -248,7 +248,7 @@ def engine(run: Run, device, song) -> None:
             except Exception as exc:
                 row["status"] = failed(exc)
                 continue
-            total, model = rep["stages"]["total"], rep["stages"]["primitives"]
+            total, model = rep["stages"]["total"], rep["stages"]["models"]
             row.update(status="ok", rtf=round(rep["rtf"], 4), hop_ms=round(rep["hop_ms"], 3),
                        p50_ms=round(total["p50_ms"], 3), p99_ms=round(total["p99_ms"], 3),
                        max_ms=round(total["max_ms"], 3), model_p99_ms=round(model["p99_ms"], 3),

@@ -23,7 +23,7 @@ SECONDS = 60.0
 def prepare(path: Path = SONG, seconds: float = SECONDS) -> Path:
     """Render the built-in song (FluidSynth) and write it to ``path`` (atomically)."""
     from rtsep.io.audio import read_audio
-    from rtsep.songs.fluidsynth import render_default_song
+    from rtsep.songs.default import render_default_song
 
     paths = render_default_song(seconds=seconds)
     mixture, sr = read_audio(paths["mixture"])

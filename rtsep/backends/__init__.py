@@ -22,20 +22,13 @@ This module imports neither torch nor onnxruntime; each backend imports its own 
 
 from __future__ import annotations
 
-import importlib
-
 from .base import Backend, BackendUnavailableError
+from .registry import CLASSES, build
 
 __all__ = ["Backend", "BackendUnavailableError", "BACKENDS", "make_backend", "load_backend",
            "auto_order"]
 
-_CLASSES = {
-    "torch": ("rtsep.backends.torch_cpu", "TorchBackend"),
-    "onnx": ("rtsep.backends.onnx_cpu", "OnnxBackend"),
-    "cuda-graph": ("rtsep.backends.cuda_graph", "CudaGraphBackend"),
-    "tensorrt": ("rtsep.backends.tensorrt", "TensorRTBackend"),
-}
-BACKENDS = ("auto", *_CLASSES)
+BACKENDS = ("auto", *CLASSES)
 
 
 def auto_order() -> list[str]:
@@ -43,12 +36,6 @@ def auto_order() -> list[str]:
     from .auto import candidates, forced_order
 
     return forced_order() or candidates()
-
-
-def _build(name: str, model, meta: dict | None) -> Backend:
-    module, cls_name = _CLASSES[name]
-    cls = getattr(importlib.import_module(module), cls_name)
-    return cls(model, meta) if name == "onnx" else cls(model)
 
 
 def make_backend(name: str, model, meta: dict | None = None) -> Backend:
@@ -62,7 +49,7 @@ def make_backend(name: str, model, meta: dict | None = None) -> Backend:
     if name not in BACKENDS:
         raise ConfigError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     if name != "auto":
-        return _build(name, model, meta)
+        return build(name, model, meta)
     from .auto import select
 
     return select(model, meta)

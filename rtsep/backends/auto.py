@@ -33,6 +33,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .base import Backend, BackendUnavailableError, probe_frames
+from .registry import CLASSES, build
 
 PROBE_WARMUP = 3
 PROBE_STEPS = 16
@@ -65,16 +66,14 @@ def candidates() -> list[str]:
 
 def forced_order() -> list[str] | None:
     """The order from ``RTSEP_AUTO_BACKENDS``, or None when it is unset or empty."""
-    from . import _CLASSES
-
     raw = os.environ.get(ENV_ORDER, "").strip()
     if not raw:
         return None
     names = [n.strip() for n in raw.split(",") if n.strip()]
-    unknown = [n for n in names if n not in _CLASSES]
+    unknown = [n for n in names if n not in CLASSES]
     if unknown:
         raise ConfigError(f"{ENV_ORDER} names unknown backend(s) {', '.join(unknown)}; "
-                          f"choose from {', '.join(_CLASSES)}")
+                          f"choose from {', '.join(CLASSES)}")
     return names
 
 
@@ -167,7 +166,6 @@ def select(model, meta: dict | None = None, names: list[str] | None = None, *,
     ``(model, meta) -> Backend`` used instead of the built-in class (tests, experiments).
     Raises BackendUnavailableError naming every failure when none passes.
     """
-    from . import _build
     from .torch_cpu import TorchBackend
 
     if names is None:
@@ -187,8 +185,8 @@ def select(model, meta: dict | None = None, names: list[str] | None = None, *,
         trials.append(trial)
         t0 = time.perf_counter()
         try:
-            build = builders.get(name)
-            backend = build(model, meta) if build else _build(name, model, meta)
+            custom = builders.get(name)
+            backend = custom(model, meta) if custom else build(name, model, meta)
         except Exception as exc:  # a broken optional stack must not stop the engine
             trial.update(status="failed at build", error=_first_line(exc))
             continue
