@@ -17,7 +17,7 @@ import torch
 from models import configs
 from rtsep.backends import make_backend
 from rtsep.backends.auto import AutoBackend, select, summary
-from rtsep.backends.base import probe_frames
+from rtsep.backends.base import BackendUnavailableError, probe_frames
 from rtsep.backends.cuda_graph import CudaGraphBackend
 from rtsep.backends.onnx_cpu import OnnxBackend
 from rtsep.backends.torch_cpu import TorchBackend
@@ -115,6 +115,10 @@ def test_auto_skips_gpu_backends_that_cannot_build_here():
         trial = _trial(backend, name)
         assert trial["status"] == "failed at build" and "\n" not in trial["error"]
     assert "no CUDA device" in _trial(backend, "cuda-graph")["error"]
+    with pytest.raises(BackendUnavailableError, match=r"no backend works here \(cuda-graph: "
+                       r"failed at build: BackendUnavailableError: .*no CUDA device") as info:
+        select(_model(), names=["cuda-graph"])
+    assert "\n" not in str(info.value)
 
 
 def test_auto_falls_back_when_the_chosen_backend_fails_later():

@@ -201,7 +201,7 @@ def select(model, meta: dict | None = None, names: list[str] | None = None, *,
         if forced:
             break
     if not passed:
-        raise BackendUnavailableError("no backend could be built (" + "; ".join(
+        raise BackendUnavailableError("no backend works here (" + "; ".join(
             f"{t['backend']}: {t['status']}: {t['error']}" for t in trials) + ")")
     ranked = passed if forced else sorted(passed)
     chosen = ranked[0][2]
