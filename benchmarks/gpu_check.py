@@ -269,7 +269,7 @@ def main() -> None:
     ap.add_argument("--kinds", default=",".join(("cuda-graph", *GPU_KINDS, *CPU_KINDS)),
                     help="runners timed (gpu_runners), e.g. torch,onnx for the CPU column")
     ap.add_argument("--train-steps", type=int, default=None)
-    ap.add_argument("--budget-s", type=float, default=450.0, help="stop starting work after")
+    ap.add_argument("--budget-s", type=float, default=420.0, help="stop starting work after")
     ap.add_argument("--skip", default="", help="sections to skip, e.g. training,engine")
     args = ap.parse_args()
     if args.prepare:

@@ -7,7 +7,7 @@
 #
 # Results: $OUT/gpu_check.json, gpu_check.md, gpu_check.log, install.log ($OUT defaults to
 # ./gpu_check_out). Expected: 4-6 minutes on one GPU; gpu_check.py starts no new work after
-# --budget-s (450 s), so the whole call ends inside a 10-minute device command.
+# --budget-s (420 s), so the whole call ends inside a 10-minute device command.
 #
 # Installs (skipped with --dry-run, each allowed to fail; what happened is in install.log):
 # - torch==2.13.0 (the project's pin; on Linux the ordinary index's wheel is the CUDA build),
@@ -49,7 +49,7 @@ if [ "$DRY" = 0 ]; then
             export PYTHONPATH=/tmp/gpucheck-site${PYTHONPATH:+:$PYTHONPATH}
         else
             log "installing torch-tensorrt==${TV%.*}.* (keeping torch==$TV)"
-            timeout 180 "${PIP[@]}" "torch-tensorrt==${TV%.*}.*" "torch==$TV" \
+            timeout 60 "${PIP[@]}" "torch-tensorrt==${TV%.*}.*" "torch==$TV" \
                 >>"$OUT/install.log" 2>&1 || log "torch-tensorrt not installed (see above)"
         fi
     fi
