@@ -5,8 +5,8 @@ Usage: .venv/bin/python benchmarks/backends.py [--steps 3000] [--size small] [--
 The process is pinned to one CPU core and every backend runs single-threaded, as in the engine.
 Each step is one STFT frame of 1025 bins (n_fft 2048 at 44.1 kHz). The budget: the p99 of model
 compute per hop must stay below half the hop duration (default preset, hop 256 at 44.1 kHz:
-5.8 ms, so < 2.9 ms). On a CUDA machine it also times eager GPU steps, torch.compile and the
-CUDA graph backend. Prints a markdown table for BENCHMARKS.md ("## Model backends").
+5.8 ms, so < 2.9 ms). On a CUDA machine it also times eager GPU steps, torch.compile, the
+CUDA graph backend and TensorRT (``gpu_runners``). Prints a markdown table for BENCHMARKS.md ("## Model backends").
 """
 
 from __future__ import annotations
@@ -42,35 +42,24 @@ def _row(label, arch, params, times):
 
 
 def _gpu_rows(model_for, frames, warmup):
-    import torch
+    # The same runners as benchmarks/gpu_check.py (which also checks their correctness).
+    from gpu_runners import Skipped, make_runner
 
     rows = []
     for arch in ARCHS:
-        model = model_for(arch).cuda()
+        model = model_for(arch)
         params = sum(p.numel() for p in model.parameters())
-        x = torch.zeros(1, N_BINS, device="cuda")
-
-        def eager(f, model=model, state=[model.init_state(1)]):
-            with torch.no_grad():
-                x.copy_(torch.from_numpy(f)[None])
-                m, e, state[0] = model.step(x, state[0])
-                m.cpu(), e.cpu()
-
-        compiled = torch.compile(model.step, mode="reduce-overhead", fullgraph=True)
-
-        def comp(f, state=[model.init_state(1)]):
-            with torch.no_grad():
-                x.copy_(torch.from_numpy(f)[None])
-                m, e, new = compiled(x, state[0])
-                state[0] = tuple(s.clone() for s in new)
-                m.cpu(), e.cpu()
-
-        from rtsep.backends import make_backend
-
-        graph = make_backend("cuda-graph", model_for(arch))
-        for label, fn in (("cuda eager", eager), ("cuda torch.compile", comp),
-                          ("cuda-graph", graph.step)):
-            rows.append(_row(label, arch, params, _time_steps(fn, frames, warmup)))
+        for kind in ("eager", "torch.compile", "cuda-graph", "tensorrt"):
+            try:
+                runner = make_runner(kind, model, "cuda")
+            except Skipped:
+                continue
+            except Exception as exc:  # e.g. torch_tensorrt missing: say so in the table
+                rows.append(f"| cuda {kind} | {arch} | {params / 1e6:.2f} M | - | - | "
+                            f"{type(exc).__name__} |")
+                continue
+            rows.append(_row(f"cuda {kind}", arch, params,
+                             _time_steps(runner.step, frames, warmup)))
     return rows
 
 

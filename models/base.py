@@ -10,6 +10,9 @@ Subclasses implement the causal core on feature frames:
 - ``_core_forward(z (batch, frames, features)) -> h (batch, frames, hidden)``
 - ``_core_init_state(batch) -> tuple of tensors``
 - ``_core_step(z (batch, features), state) -> (h (batch, hidden), new_state)``
+- optionally ``_core_step_cells(z, state)``: the same step written with plain matrix products
+  and pointwise ops only (no fused recurrent kernel such as cuDNN's RNN), for graph capture and
+  graph compilers (``models.export``); the default is ``_core_step`` itself.
 
 Look-ahead: with ``lookahead_frames = L`` the mask for frame t may use frames up to t + L. The core
 stays causal; its output at frame t is read as the result for frame t - L. So ``step`` called with
@@ -118,14 +121,18 @@ class CausalSeparator(nn.Module):
         """Zero state before the first frame (as tensors, so the step graph can be exported)."""
         return tuple(self._core_init_state(batch))
 
-    def step(self, mag_frame: torch.Tensor, state: tuple[torch.Tensor, ...]):
+    def step(self, mag_frame: torch.Tensor, state: tuple[torch.Tensor, ...], *,
+             explicit_cells: bool = False):
         """One frame.
 
         Shape: mag_frame (batch, bins) -> mask (batch, bins), embedding (batch, bins, emb_dim),
         new_state. With look-ahead L the outputs belong to the frame L calls earlier.
+        ``explicit_cells=True`` computes the same step from plain matrix products (see
+        ``_core_step_cells``); results agree to float rounding.
         """
         self._check_bins(mag_frame.shape[1])
-        h, new_state = self._core_step(self._features(mag_frame), tuple(state))
+        core = self._core_step_cells if explicit_cells else self._core_step
+        h, new_state = core(self._features(mag_frame), tuple(state))
         mask, emb = self.heads(h)
         return mask, emb, tuple(new_state)
 
@@ -142,3 +149,6 @@ class CausalSeparator(nn.Module):
 
     def _core_step(self, z: torch.Tensor, state: tuple):
         raise NotImplementedError
+
+    def _core_step_cells(self, z: torch.Tensor, state: tuple):
+        return self._core_step(z, state)

@@ -1,6 +1,11 @@
 """Named configurations: ``tiny`` (a few thousand parameters, for tests and CLI smoke runs),
-``compact`` (about 115k parameters, small enough to keep as a test fixture) and ``small`` (the shippable size, within the per-hop compute budget on one CPU core; see
-BENCHMARKS.md, "Model backends").
+``compact`` (about 115k parameters, small enough to keep as a test fixture) and ``small`` (the
+shippable size, within the per-hop compute budget on one CPU core; see BENCHMARKS.md, "Model
+backends").
+
+The GRU also has ``medium``, ``large`` and ``xlarge`` (about 1.3 M, 5.3 M and 25 M parameters):
+sizes for the question of where one CPU core stops keeping up and a GPU is needed
+(``benchmarks/gpu_check.py``; BENCHMARKS.md, "GPU path"). Nothing is trained at those sizes yet.
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ SIZES = {
         "tiny": dict(n_features=8, hidden=12, layers=2, emb_dim=4, emb_rank=4),
         "compact": dict(n_features=32, hidden=48, layers=1, emb_dim=8, emb_rank=8),
         "small": dict(n_features=96, hidden=128, layers=2, emb_dim=20, emb_rank=32),
+        "medium": dict(n_features=128, hidden=256, layers=2, emb_dim=20, emb_rank=32),
+        "large": dict(n_features=192, hidden=512, layers=3, emb_dim=20, emb_rank=32),
+        "xlarge": dict(n_features=256, hidden=1024, layers=4, emb_dim=20, emb_rank=32),
     },
     "CausalTCNSeparator": {
         "tiny": dict(n_features=8, channels=8, hidden=12, blocks=3, emb_dim=4, emb_rank=4),

@@ -2,7 +2,9 @@
 
 ``StepModule(model)(mag_frame, *state) -> (mask, embedding, *new_state)``: the same computation
 as ``model.step`` with the state flattened into positional tensors, which is the calling
-convention ONNX, CUDA graphs and TensorRT all understand.
+convention ONNX, CUDA graphs and TensorRT all understand. ``StepModule(model,
+explicit_cells=True)`` is the step with recurrent cells written as plain matrix products
+(``CausalSeparator.step``), the form ``torch.compile`` and ``torch.export`` trace whole.
 
 Shape (batch 1 in exports): mag_frame (batch, bins) -> mask (batch, bins),
 embedding (batch, bins, emb_dim), new_state tensors shaped as ``model.init_state(batch)``.
@@ -20,12 +22,14 @@ OPSET = 17
 
 
 class StepModule(nn.Module):
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, explicit_cells: bool = False):
         super().__init__()
         self.model = model
+        self.explicit_cells = bool(explicit_cells)
 
     def forward(self, mag_frame: torch.Tensor, *state: torch.Tensor):
-        mask, emb, new_state = self.model.step(mag_frame, state)
+        mask, emb, new_state = self.model.step(mag_frame, state,
+                                               explicit_cells=self.explicit_cells)
         return (mask, emb, *new_state)
 
 

@@ -3,12 +3,25 @@
 log1p magnitude -> linear compression of bins to ``n_features`` -> ``layers`` stacked GRU layers
 (unidirectional, so frame t sees frames <= t only) -> chimera heads. The streaming state is the
 GRU hidden state, one tensor (layers, batch, hidden).
+
+``_core_step_cells`` is the same step written out from the GRU's own weights (PyTorch's gate
+order r, z, n):
+
+    r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+    z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+    n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+    h' = (1 - z) * n + z * h
+
+Two matrix-vector products and pointwise ops per layer, so a CUDA graph can capture it without
+cuDNN's RNN kernel and ``torch.compile`` / ``torch.export`` (Torch-TensorRT) trace it whole,
+where ``nn.GRU`` is an opaque op to them.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .base import CausalSeparator
 from .registry import register
@@ -46,3 +59,20 @@ class CausalGRUSeparator(CausalSeparator):
     def _core_step(self, z: torch.Tensor, state: tuple):
         out, h = self.gru(z.unsqueeze(1), state[0])
         return out[:, 0], (h,)
+
+    def _core_step_cells(self, z: torch.Tensor, state: tuple):
+        x, layers_out = z, []
+        for k in range(self.layers):
+            h = state[0][k]
+            gi = F.linear(x, getattr(self.gru, f"weight_ih_l{k}"),
+                          getattr(self.gru, f"bias_ih_l{k}"))
+            gh = F.linear(h, getattr(self.gru, f"weight_hh_l{k}"),
+                          getattr(self.gru, f"bias_hh_l{k}"))
+            i_r, i_z, i_n = gi.chunk(3, dim=-1)
+            h_r, h_z, h_n = gh.chunk(3, dim=-1)
+            r = torch.sigmoid(i_r + h_r)
+            u = torch.sigmoid(i_z + h_z)
+            n = torch.tanh(i_n + r * h_n)
+            x = n + u * (h - n)  # (1 - u) * n + u * h
+            layers_out.append(x)
+        return x, (torch.stack(layers_out),)

@@ -96,8 +96,10 @@ def barrier() -> None:
 def train(model, next_batch: Callable[[np.random.Generator], dict], *, steps: int,
           lr: float = 1e-3, dc_weight: float = 1.0, seed: int = 0, checkpoint=None,
           checkpoint_every: int = 50, log: Callable[[str], None] = print,
-          valid_batches: list | None = None) -> dict:
+          valid_batches: list | None = None, device=None) -> dict:
     """Train ``model`` for ``steps`` optimiser steps on batches from ``next_batch(rng)``.
+
+    ``device`` (e.g. ``"cpu"``) overrides the default: this process's GPU when there is one.
 
     Resumes from ``checkpoint`` (a path stem; rank 0 writes ``.safetensors`` + ``.opt.pt``) when
     it exists. Returns a history dict: per-step losses and validation losses (first and last).
@@ -112,8 +114,10 @@ def train(model, next_batch: Callable[[np.random.Generator], dict], *, steps: in
         opt_state = torch.load(f"{checkpoint}.opt.pt", weights_only=True)
         start = int(opt_state.pop("step"))
     # One GPU per process under torchrun when there are GPUs (nccl), else the CPU (gloo).
-    device = (torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-              if torch.cuda.is_available() else torch.device("cpu"))
+    if device is None:
+        device = (torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+                  if torch.cuda.is_available() else torch.device("cpu"))
+    device = torch.device(device)
     net = model.to(device).train()
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(

@@ -134,6 +134,18 @@ def test_profile_reports_latency_rtf_and_stages(tmp_path):
     assert "p99 ms" in proc.stdout
 
 
+def test_profile_of_a_model_says_which_backend_auto_chose_and_why(tmp_path):
+    proc = rtsep("profile", "--seconds", "1", "--model", "bootstrap-gru", "--json",
+                 tmp_path / "p.json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "p.json").read_text())
+    assert report["candidates"] == ["bootstrap-gru"]
+    choice = report["backends"]["bootstrap-gru"]
+    ok = {t["backend"]: t["p50_us"] for t in choice["trials"] if t["status"] == "ok"}
+    assert choice["backend"] == min(ok, key=ok.get)
+    assert f"backend of bootstrap-gru: {choice['backend']} (fastest" in proc.stdout
+
+
 def test_unknown_option_is_a_usage_error_not_a_traceback(tmp_path):
     proc = rtsep("separate", tmp_path / "x.wav", "--out", tmp_path / "o", "--bogus")
     assert proc.returncode == 2

@@ -8,73 +8,51 @@
 | ``onnx`` | CPU, 1 thread | exported step graph in ONNX Runtime (export cached by weights hash) |
 | ``cuda-graph`` | GPU | step captured as a CUDA graph, replayed per hop |
 | ``tensorrt`` | GPU | step compiled by Torch-TensorRT (``pip install rtsep[tensorrt]``) |
-| ``auto`` | best available | GPU: tensorrt, else cuda-graph; CPU: onnx, else torch |
+| ``auto`` | fastest that works | builds each one this machine can run, checks it against eager torch, keeps the fastest measured (``rtsep.backends.auto``) |
 
-``auto`` follows a fixed order rather than timing candidates at load, so the choice is
-reproducible; the order comes from ``benchmarks/backends.py`` (ONNX Runtime's single-thread step
-is faster than eager torch on the CPU; see BENCHMARKS.md). If the preferred backend fails to
-build, ``auto`` falls back to the next one.
+``auto`` times a short probe of every backend that builds (about 20 steps each) and keeps the
+fastest median step, because the fastest differs by machine and model: ONNX Runtime beats eager
+torch on one CPU core, and a small model may run faster on the CPU than through a GPU round trip
+(BENCHMARKS.md, "Model backends" and "GPU path"). A backend that fails to build, or whose first
+steps raise or disagree with eager torch, is skipped; one that fails later falls back to the
+next. ``RTSEP_AUTO_BACKENDS=onnx,torch`` forces an order instead (the first that works wins).
 
 This module imports neither torch nor onnxruntime; each backend imports its own on use.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-
 from .base import Backend, BackendUnavailableError
+from .registry import CLASSES, build
 
 __all__ = ["Backend", "BackendUnavailableError", "BACKENDS", "make_backend", "load_backend",
            "auto_order"]
 
-_CLASSES = {
-    "torch": ("rtsep.backends.torch_cpu", "TorchBackend"),
-    "onnx": ("rtsep.backends.onnx_cpu", "OnnxBackend"),
-    "cuda-graph": ("rtsep.backends.cuda_graph", "CudaGraphBackend"),
-    "tensorrt": ("rtsep.backends.tensorrt", "TensorRTBackend"),
-}
-BACKENDS = ("auto", *_CLASSES)
+BACKENDS = ("auto", *CLASSES)
 
 
 def auto_order() -> list[str]:
-    """Backends ``auto`` tries, best first, on this machine."""
-    import torch
+    """Backends ``auto`` tries on this machine (``RTSEP_AUTO_BACKENDS`` when it is set)."""
+    from .auto import candidates, forced_order
 
-    order = []
-    if torch.cuda.is_available():
-        if importlib.util.find_spec("torch_tensorrt") is not None:
-            order.append("tensorrt")
-        order.append("cuda-graph")
-    if importlib.util.find_spec("onnxruntime") is not None:
-        order.append("onnx")
-    order.append("torch")
-    return order
-
-
-def _build(name: str, model, meta: dict | None) -> Backend:
-    module, cls_name = _CLASSES[name]
-    cls = getattr(importlib.import_module(module), cls_name)
-    return cls(model, meta) if name == "onnx" else cls(model)
+    return forced_order() or candidates()
 
 
 def make_backend(name: str, model, meta: dict | None = None) -> Backend:
-    """Backend ``name`` (see the table above) for a loaded ``model`` (and its file's ``meta``)."""
+    """Backend ``name`` (see the table above) for a loaded ``model`` (and its file's ``meta``).
+
+    ``auto`` returns an ``auto.AutoBackend``: the chosen backend with its fallbacks; its
+    ``describe()`` says which was chosen and why.
+    """
     from ..errors import ConfigError
 
     if name not in BACKENDS:
         raise ConfigError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     if name != "auto":
-        return _build(name, model, meta)
-    failures = []
-    for candidate in auto_order():
-        try:
-            return _build(candidate, model, meta)
-        except Exception as exc:  # a broken optional stack must not stop the engine
-            if candidate == "torch":
-                raise
-            failures.append(f"{candidate}: {str(exc).splitlines()[0] if str(exc) else exc!r}")
-    raise BackendUnavailableError("no backend could be built (" + "; ".join(failures) + ")")
+        return build(name, model, meta)
+    from .auto import select
+
+    return select(model, meta)
 
 
 def load_backend(model_path, name: str = "auto", expect_n_bins: int | None = None):

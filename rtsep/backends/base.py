@@ -22,6 +22,16 @@ class BackendUnavailableError(DeviceError):
     """The backend needs hardware or a package this machine does not have."""
 
 
+def probe_frames(n_bins: int, count: int, seed: int = 0) -> np.ndarray:
+    """``count`` deterministic magnitude frames ``(count, n_bins)`` float32 for warm-up and
+    checks: heavy-tailed like music spectra (a few strong bins), the second one silent."""
+    rng = np.random.default_rng(seed)
+    frames = (rng.random((count, n_bins), dtype=np.float32) ** 3 * 20.0).astype(np.float32)
+    if count > 1:
+        frames[1] = 0.0
+    return frames
+
+
 class Backend:
     """Base class; subclasses set ``name`` and implement ``_step`` and ``_reset_state``."""
 
@@ -52,10 +62,13 @@ class Backend:
 
     def warmup(self, frames: int = 8) -> None:
         """Run a few frames so first-call costs (allocation, autotuning) are paid now."""
-        rng = np.random.default_rng(0)
-        for _ in range(frames):
-            self.step(rng.random(self.n_bins, dtype=np.float32))
+        for frame in probe_frames(self.n_bins, frames):
+            self.step(frame)
         self.reset()
+
+    def describe(self) -> dict:
+        """How this backend was chosen: ``rtsep.backends.auto`` fills in more for ``auto``."""
+        return {"backend": self.name, "reason": "asked for by name"}
 
     def _step(self, mag_frame: np.ndarray):
         raise NotImplementedError

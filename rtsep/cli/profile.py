@@ -50,7 +50,11 @@ def register(app: typer.Typer) -> None:
         device: Optional[str] = typer.Option(None, "--device", "-d", help="Audio device for --loopback."),
         buffer_hops: int = typer.Option(2, "--buffer-hops", help="Extra hops of output buffering (--loopback)."),
     ) -> None:
-        """Run the engine hop by hop and report latency, real-time factor and per-stage timings."""
+        """Run the engine hop by hop and report latency, real-time factor and per-stage timings.
+
+        With --model, the report ends with each model's backend and, for --backend auto, the
+        step time of every backend it tried and why the one in use was chosen.
+        """
         config = engine_config_from_options(
             preset, alpha, primitive, weight, beta, models=model, primitives_only=primitives_only,
             with_primitives=with_primitives, backend=backend, switch=switch)

@@ -124,3 +124,7 @@ class ModelCandidate(Candidate):
 
     def _mask(self, mag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.backend.step(mag)
+
+    def describe_backend(self) -> dict:
+        """The backend in use and how it was chosen (``Backend.describe``)."""
+        return self.backend.describe()

@@ -135,6 +135,12 @@ class Engine:
     def candidate_names(self) -> list[str]:
         return [c.name for c in self.candidates]
 
+    @property
+    def backends(self) -> dict[str, dict]:
+        """Per model candidate: the inference backend in use and why it was chosen."""
+        return {c.name: c.describe_backend() for c in self.candidates
+                if hasattr(c, "describe_backend")}
+
     # -- per hop -----------------------------------------------------------------------------
     def process_hop(self, hop_samples: np.ndarray, cheap: bool = False
                     ) -> tuple[np.ndarray, np.ndarray]:

@@ -111,6 +111,7 @@ def profile_engine(config: EngineConfig | None = None, seconds: float = 10.0, sr
         "rtf": float(times[:, -1].sum() / audio_s),
         "rtf_wall": float(wall / audio_s),
         "stages": stats,
+        "backends": engine.backends,
     }
 
 
@@ -128,4 +129,8 @@ def format_table(report: dict) -> str:
     for name in STAGES:
         s = report["stages"][name]
         lines.append(f"{name:<12}{s['p50_ms']:>10.3f}{s['p99_ms']:>10.3f}{s['max_ms']:>10.3f}")
+    from ..backends.auto import summary
+
+    for model, choice in report.get("backends", {}).items():
+        lines.append(f"backend of {model}: {summary(choice)}")
     return "\n".join(lines)
