@@ -138,8 +138,7 @@ class Engine:
     @property
     def backends(self) -> dict[str, dict]:
         """Per model candidate: the inference backend in use and why it was chosen."""
-        return {c.name: c.describe_backend() for c in self.candidates
-                if hasattr(c, "describe_backend")}
+        return {c.name: c.describe_backend() for c in self.candidates if c.kind == "model"}
 
     # -- per hop -----------------------------------------------------------------------------
     def process_hop(self, hop_samples: np.ndarray, cheap: bool = False
