@@ -45,7 +45,7 @@ def render(w: Path, songs: int, seconds: float) -> None:
     render_corpus(w / "heldout", 4, 20.0, seed=99)
 
 
-def arms(w: Path, steps: int, ft_steps: int) -> dict:
+def arms(w: Path, steps: int, ft_steps: int, t_steps: int = 1500) -> dict:
     """name -> command-line arguments after `score-supervised`, in training order."""
     data = [str(w / "corpus"), str(SHARED / "train" / "mir1k")]
     common = ["--cache-dir", str(w / "features"), "--valid", str(w / "heldout"),
@@ -56,7 +56,7 @@ def arms(w: Path, steps: int, ft_steps: int) -> dict:
         "supervised": [*data, "--out", str(w / "supervised"), "--objective", "supervised",
                        "--steps", str(steps), *common],
         "tr": [*data, "--out", str(w / "tr"), "--losses", "tr", "--steps", str(steps),
-               *common],
+               "--transcriptor-steps", str(t_steps), *common],
         "tr_clip": [*data, "--out", str(w / "tr_clip"), "--losses", "tr,clip",
                     "--transcriptor", t, "--steps", str(steps), *common],
         "tr_clip_harm": [*data, "--out", base, "--losses", "tr,clip,harm",
@@ -170,8 +170,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/rtsep-score-bench"))
     ap.add_argument("--songs", type=int, default=40)
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--steps", type=int, default=600)
-    ap.add_argument("--ft-steps", type=int, default=200)
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--ft-steps", type=int, default=150)
     ap.add_argument("--only", nargs="*")
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)

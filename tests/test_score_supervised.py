@@ -260,11 +260,19 @@ def test_tiny_run_under_torchrun_writes_a_model_that_separates(rendered, tmp_pat
     run = Path(str(out) + ".run")
     load_transcriptor(run / "transcriptor")
     assert "finetune-aml step 2/2" in (run / "log.rank0.txt").read_text()
-    # again: every stage resumes at its end
-    again = subprocess.run(_cmd(rendered, out), capture_output=True, text=True, env=env,
-                           timeout=400, cwd=REPO)
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert "separator: resumed at step 2/2" in again.stdout
+    # again, in this process: every stage is found finished and resumes at its end
+    from offline_training.score_steps import Weights
+    from offline_training.score_supervised import ScoreOptions, run_score_supervised
+
+    lines = []
+    again = run_score_supervised(ScoreOptions(
+        data=[rendered / "corpus", rendered / "mir"], out=str(out), valid_singers=("testsinger",),
+        transcriptor_steps=2, size="tiny", steps=2, finetune="aml", finetune_steps=2, batch=2,
+        seg_frames=32, checkpoint_every=1, weights=Weights()), echo=lines.append)
+    text = "\n".join(lines)
+    assert "separator: resumed at step 2/2" in text and "finetune-aml: resumed at step 2/2" in text
+    assert "transcriptor step" not in text
+    assert again["weights"]["sha256"] == doc["weights"]["sha256"]  # the same model again
     x = np.asarray(FeatureCache.build(scored_tracks([rendered / "corpus"]), run / "features",
                                       stems=False, geometry=GEOM).audio(1, "mix"))[None]
     vocals, karaoke = separate_array(x.astype(np.float64), SR,
