@@ -89,7 +89,7 @@ def run_stage(stage: Stage, steps: int, step_fn: Callable[[np.random.Generator],
               seed: int, rank: int, world: int, checkpoint_every: int, log, label: str) -> list:
     """Run ``step_fn`` from the checkpointed step to ``steps``; returns the loss history
     (one dict of floats per step run here)."""
-    from .progress import StageProgress
+    from rtsep.cli.progress import ProgressLine
 
     start = stage.resume()
     stage.wrap(world)
@@ -97,14 +97,17 @@ def run_stage(stage: Stage, steps: int, step_fn: Callable[[np.random.Generator],
         m.train()
     if start:
         log(f"{stage.name}: resumed at step {start}/{steps}")
-    bar = StageProgress(label, steps, start, enabled=rank == 0)
+    # rank 0 draws the bar (on a terminal only); the log has the same numbers
+    bar = ProgressLine(label) if rank == 0 else None
     history, t0 = [], time.perf_counter()
     try:
         for step in range(start, steps):
             rng = np.random.default_rng([seed, rank, step, zlib.crc32(stage.name.encode())])
             losses = step_fn(rng)
             history.append(losses)
-            bar.update(step + 1, **losses)
+            if bar is not None:
+                bar.label = label + "  " + " ".join(f"{k} {v:.3f}" for k, v in losses.items())
+                bar.update(step + 1, steps)
             if rank == 0 and ((step + 1) % max(1, steps // 20) == 0 or step + 1 == steps):
                 terms = " ".join(f"{k} {v:.4f}" for k, v in losses.items())
                 log(f"{stage.name} step {step + 1}/{steps} {terms} "
@@ -112,7 +115,8 @@ def run_stage(stage: Stage, steps: int, step_fn: Callable[[np.random.Generator],
             if rank == 0 and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
                 stage.save(step + 1)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     for m in stage.modules.values():
         m.eval()
     return history

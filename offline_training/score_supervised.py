@@ -122,8 +122,11 @@ def _features(opts: ScoreOptions, geometry, rank: int, log):
 
     def build():
         kw = dict(geometry=geometry, dev_dirs=dev, licences=opts.licences, log=log)
-        sep = FeatureCache.build(train, cache_dir, stems=opts.objective == "supervised", **kw)
         stems = FeatureCache.build(train, cache_dir, stems=True, **kw) if need_stems else None
+        if stems is not None:  # the same entries; the score objective's view cannot read stems
+            sep = FeatureCache(stems.root, stems.entries, stems=opts.objective == "supervised")
+        else:
+            sep = FeatureCache.build(train, cache_dir, stems=False, **kw)
         valid = FeatureCache.build(held, cache_dir, stems=True, **kw) if held else None
         return sep, stems, valid
 
