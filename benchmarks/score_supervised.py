@@ -45,7 +45,7 @@ def render(w: Path, songs: int, seconds: float) -> None:
     render_corpus(w / "heldout", 4, 20.0, seed=99)
 
 
-def arms(w: Path, steps: int, ft_steps: int, t_steps: int = 1500) -> dict:
+def arms(w: Path, steps: int, ft_steps: int, t_steps: int = 900) -> dict:
     """name -> command-line arguments after `score-supervised`, in training order."""
     data = [str(w / "corpus"), str(SHARED / "train" / "mir1k")]
     common = ["--cache-dir", str(w / "features"), "--valid", str(w / "heldout"),
@@ -73,9 +73,9 @@ def arms(w: Path, steps: int, ft_steps: int, t_steps: int = 1500) -> dict:
     }
 
 
-def train_arms(w: Path, steps: int, ft_steps: int, only=None) -> None:
+def train_arms(w: Path, steps: int, ft_steps: int, only=None, t_steps: int = 900) -> None:
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    for name, args in arms(w, steps, ft_steps).items():
+    for name, args in arms(w, steps, ft_steps, t_steps).items():
         if only and name not in only:
             continue
         if Path(args[args.index("--out") + 1] + ".json").is_file():
@@ -113,39 +113,52 @@ def _offline_scores(model, cache, indices, geometry) -> list[dict]:
                 mask, _ = model(torch.from_numpy(np.abs(spec)).float())
             est = istft_offline(spec * mask.numpy(), geometry, mix.shape[1])
         refs = np.stack([voc, mix - voc])
-        s = separation_scores(refs, np.stack([est, mix - est]), mix, SR)[0]
+        # the mixture row takes the mixture as both estimates, as `rtsep eval` does
+        ests = np.stack([mix, mix]) if model is None else np.stack([est, mix - est])
+        s = separation_scores(refs, ests, mix, SR)[0]
         rows.append({"track": cache.entries[i].name, "sdr": s["sdr"], "si_sdr": s["si_sdr"]})
     return rows
 
 
-def evaluate(w: Path, steps: int, ft_steps: int) -> dict:
+def evaluate(w: Path) -> dict:
+    """Scores of every arm that has a model (each arm's are kept in W/eval/NAME.json, so arms
+    are scored as they finish); writes W/ablation.json and prints the table."""
     from models.io import load_model
     from offline_training.score_data import FeatureCache, scored_tracks
     from rtsep.config import geometry_for
     from rtsep.evaluation.runner import evaluate as eval_dev
 
     geometry = geometry_for(SR)
-    names = [n for n, _ in ROWS]
-    models = {n: str(w / n) for n in names[1:] if (w / f"{n}.json").is_file()}
     mir = [p for p in scored_tracks([SHARED / "train" / "mir1k"])
            if p.name.split("_")[0].lower() in ("annar", "titon")][::3]
     valid = {"mir1k": FeatureCache.build(mir, w / "features", stems=True, geometry=geometry),
              "rendered": FeatureCache.build(scored_tracks([w / "heldout"]), w / "features",
                                             stems=True, geometry=geometry)}
-    specs = ["mixture"] + [f"{n}:models={p},use_primitives=false" for n, p in models.items()]
-    dev = eval_dev(SHARED / "dev", specs)
-    out = {"dev": {}, "mir1k": {}, "rendered": {}, "tracks": {}}
-    for n in ["mixture", *models]:
-        row = dev.lookup(n, "vocals")
-        out["dev"][n] = {"sdr": row["sdr"], "si_sdr": row["si_sdr"]}
-        model = load_model(models[n])[0] if n in models else None
-        for part, cache in valid.items():
-            rows = _offline_scores(model, cache, range(len(cache)), geometry)
-            out[part][n] = {k: float(np.median([r[k] for r in rows])) for k in ("sdr", "si_sdr")}
-            out["tracks"].setdefault(part, {})[n] = rows
+    (w / "eval").mkdir(exist_ok=True)
+    out = {"dev": {}, "mir1k": {}, "rendered": {}, "tracks": {},
+           "counts": {"dev": 6, **{p: len(c) for p, c in valid.items()}}}
+    for n, _ in ROWS:
+        path = w / "eval" / f"{n}.json"
+        if not path.is_file():
+            if n != "mixture" and not (w / f"{n}.json").is_file():
+                continue
+            spec = "mixture" if n == "mixture" else f"{n}:models={w / n},use_primitives=false"
+            dev = eval_dev(SHARED / "dev", [spec])
+            res = {"dev": {k: dev.lookup(n, "vocals")[k] for k in ("sdr", "si_sdr")},
+                   "tracks": {"dev": [{"track": r["track"], "sdr": r["sdr"],
+                                       "si_sdr": r["si_sdr"]} for r in dev.rows
+                                      if r["target"] == "vocals"]}}
+            model = None if n == "mixture" else load_model(w / n)[0]
+            for part, cache in valid.items():
+                rows = _offline_scores(model, cache, range(len(cache)), geometry)
+                res[part] = {k: float(np.median([r[k] for r in rows])) for k in ("sdr", "si_sdr")}
+                res["tracks"][part] = rows
+            path.write_text(json.dumps(res, indent=1))
+        res = json.loads(path.read_text())
+        for part in ("dev", "mir1k", "rendered"):
+            out[part][n] = res[part]
+        out["tracks"][n] = res["tracks"]
         print(n, {p: out[p][n] for p in ("dev", "mir1k", "rendered")}, flush=True)
-    out["counts"] = {"dev": len({r["track"] for r in dev.rows}), **{p: len(c) for p, c in
-                                                                     valid.items()}}
     (w / "ablation.json").write_text(json.dumps(out, indent=1))
     print(table(out))
     return out
@@ -172,15 +185,16 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--ft-steps", type=int, default=150)
+    ap.add_argument("--t-steps", type=int, default=900, help="transcriptor steps")
     ap.add_argument("--only", nargs="*")
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
     if a.command == "render":
         render(a.work, a.songs, a.seconds)
     elif a.command == "arms":
-        train_arms(a.work, a.steps, a.ft_steps, a.only)
+        train_arms(a.work, a.steps, a.ft_steps, a.only, a.t_steps)
     elif a.command == "evaluate":
-        evaluate(a.work, a.steps, a.ft_steps)
+        evaluate(a.work)
     else:
         print(table(json.loads((a.work / "ablation.json").read_text())))
 
