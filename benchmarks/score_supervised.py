@@ -92,7 +92,9 @@ def train_arms(w: Path, steps: int, ft_steps: int, only=None, t_steps: int = 900
 ROWS = [("mixture", "input mixture"), ("supervised", "supervised (same separator, true stems)"),
         ("tr", "transcription loss alone"), ("tr_clip", "+ clip-level mask"),
         ("tr_clip_harm", "+ harmonic mask"), ("ft_atl", "fine-tuned with ATL"),
-        ("ft_aml", "fine-tuned with AML"), ("continued", "control: + step-2 steps, no ATL/AML")]
+        ("ft_aml", "fine-tuned with AML"), ("continued", "control: + step-2 steps, no ATL/AML"),
+        ("bootstrap-gru", "reference: shipped bootstrap-gru (best shipped model on dev)")]
+SHIPPED = {"bootstrap-gru": REPO / "models" / "weights" / "bootstrap-gru"}
 
 
 def _offline_scores(model, cache, indices, geometry) -> list[dict]:
@@ -120,7 +122,7 @@ def _offline_scores(model, cache, indices, geometry) -> list[dict]:
     return rows
 
 
-def evaluate(w: Path) -> dict:
+def evaluate(w: Path, only=None) -> dict:
     """Scores of every arm that has a model (each arm's are kept in W/eval/NAME.json, so arms
     are scored as they finish); writes W/ablation.json and prints the table."""
     from models.io import load_model
@@ -139,16 +141,19 @@ def evaluate(w: Path) -> dict:
            "counts": {"dev": 6, **{p: len(c) for p, c in valid.items()}}}
     for n, _ in ROWS:
         path = w / "eval" / f"{n}.json"
+        if only and n not in only and not path.is_file():
+            continue
         if not path.is_file():
-            if n != "mixture" and not (w / f"{n}.json").is_file():
+            stem = SHIPPED.get(n, w / n)
+            if n != "mixture" and not Path(f"{stem}.json").is_file():
                 continue
-            spec = "mixture" if n == "mixture" else f"{n}:models={w / n},use_primitives=false"
+            spec = "mixture" if n == "mixture" else f"{n}:models={stem},use_primitives=false"
             dev = eval_dev(SHARED / "dev", [spec])
             res = {"dev": {k: dev.lookup(n, "vocals")[k] for k in ("sdr", "si_sdr")},
                    "tracks": {"dev": [{"track": r["track"], "sdr": r["sdr"],
                                        "si_sdr": r["si_sdr"]} for r in dev.rows
                                       if r["target"] == "vocals"]}}
-            model = None if n == "mixture" else load_model(w / n)[0]
+            model = None if n == "mixture" else load_model(stem)[0]
             for part, cache in valid.items():
                 rows = _offline_scores(model, cache, range(len(cache)), geometry)
                 res[part] = {k: float(np.median([r[k] for r in rows])) for k in ("sdr", "si_sdr")}
@@ -183,8 +188,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/rtsep-score-bench"))
     ap.add_argument("--songs", type=int, default=40)
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--ft-steps", type=int, default=150)
+    ap.add_argument("--steps", type=int, default=150)
+    ap.add_argument("--ft-steps", type=int, default=50)
     ap.add_argument("--t-steps", type=int, default=900, help="transcriptor steps")
     ap.add_argument("--only", nargs="*")
     a = ap.parse_args()
@@ -194,7 +199,7 @@ def main() -> None:
     elif a.command == "arms":
         train_arms(a.work, a.steps, a.ft_steps, a.only, a.t_steps)
     elif a.command == "evaluate":
-        evaluate(a.work)
+        evaluate(a.work, a.only)
     else:
         print(table(json.loads((a.work / "ablation.json").read_text())))
 
