@@ -2,7 +2,13 @@
 
 Shapes: ``mag`` ``(bins,)`` magnitude of one frame; ``cand_bins`` ``(n_cand,)`` candidate f0s
 in fractional bins (f0_hz / bin_hz); ``harm_weights`` ``(n_harm,)`` weight of harmonic h+1;
-``salience`` ``(n_cand,)`` output. Comb masks are ``(bins,)`` in [0, 1].
+``salience`` ``(n_cand,)`` output. Comb masks are ``(bins,)`` in [0, 1], or ``(bins, frames)``
+for a whole score.
+
+"Harmonics of these f0s at this STFT geometry" has one implementation, ``_comb_mask``: the
+engine's pitch and score cues call it once per hop (``rtsep.primitives.comb``), and score-
+supervised training (``offline_training.score_losses``) calls it for every frame of a score
+through ``comb_masks``, with the same defaults (``COMB_*``, ``comb_max_bin``).
 
 Harmonic h of a candidate reads the larger of the two bins around ``h * f0`` (a cheap stand-in
 for peak picking that does not favour candidates landing exactly on bin centres). Harmonics
@@ -19,6 +25,16 @@ import numpy as np
 from ._jit import check_array, jit
 
 MIN_F0_BINS = 0.5
+# The comb's defaults, shared by the engine's cues and by training: partials up to 8 kHz, each
+# a raised-cosine bump of half-width 1.5 bins plus 1 % of the partial's frequency (in bins).
+COMB_MAX_HZ = 8000.0
+COMB_WIDTH_BINS = 1.5
+COMB_WIDTH_REL = 0.01
+
+
+def comb_max_bin(n_bins: int, bin_hz: float, max_hz: float = COMB_MAX_HZ) -> float:
+    """Highest partial position (fractional bin) a comb draws: ``max_hz`` or Nyquist's bin."""
+    return min(n_bins - 1.0, float(max_hz) / float(bin_hz))
 
 
 @jit
@@ -126,6 +142,63 @@ def comb_mask_ref(f0_bins, n_f0, max_bin, width0, width_rel, n_bins) -> np.ndarr
         x = (f[None, :] - centre[:, None]) / half[:, None]
         bump = np.where(np.abs(x) < 1.0, 0.5 * (1.0 + np.cos(np.pi * x)), 0.0)
         out = np.maximum(out, bump.max(axis=0))
+    return out
+
+
+@jit
+def _comb_masks(f0_bins, n_f0, max_bin, width0, width_rel, row, out):
+    """Column ``t`` of ``out`` ``(bins, frames)`` = ``_comb_mask`` of the first ``n_f0[t]`` f0s of
+    row ``t`` of ``f0_bins`` ``(frames, k)``; ``row`` ``(bins,)`` is scratch."""
+    for t in range(out.shape[1]):
+        _comb_mask(f0_bins[t], n_f0[t], max_bin, width0, width_rel, row)
+        for f in range(out.shape[0]):
+            out[f, t] = row[f]
+
+
+def comb_masks(f0_bins, n_f0, max_bin: float, width0: float, width_rel: float, out) -> None:
+    """Fill ``out`` ``(bins, frames)`` with one comb mask per frame: frame ``t`` combs the first
+    ``n_f0[t]`` f0s (fractional bins) of ``f0_bins[t]`` ``(frames, k)``, exactly as
+    :func:`comb_mask` would for that frame (the same kernel draws both)."""
+    check_array("f0_bins", f0_bins, (None, None), contiguous=True)
+    check_array("n_f0", n_f0, (f0_bins.shape[0],), dtype=np.int64)
+    check_array("out", out, (None, f0_bins.shape[0]))
+    if n_f0.size and (n_f0.min() < 0 or n_f0.max() > f0_bins.shape[1]):
+        raise ValueError(f"n_f0 must lie in [0, {f0_bins.shape[1]}]")
+    if not (width0 > 0 and width_rel >= 0):
+        raise ValueError("comb widths must be positive")
+    _comb_masks(f0_bins, n_f0, float(max_bin), float(width0), float(width_rel),
+                np.empty(out.shape[0]), out)
+
+
+def comb_masks_ref(f0_bins, n_f0, max_bin, width0, width_rel, n_bins) -> np.ndarray:
+    """Numpy twin of :func:`comb_masks`; returns ``(n_bins, frames)``."""
+    cols = [comb_mask_ref(f, int(n), max_bin, width0, width_rel, n_bins)
+            for f, n in zip(f0_bins, n_f0)]
+    return np.stack(cols, axis=1) if cols else np.zeros((n_bins, 0))
+
+
+def harmonic_mask(f0_hz, bin_hz: float, n_bins: int, max_hz: float = COMB_MAX_HZ,
+                  width_bins: float = COMB_WIDTH_BINS, width_rel: float = COMB_WIDTH_REL
+                  ) -> np.ndarray:
+    """The comb of a score at an STFT geometry: ``(n_bins, frames)`` in [0, 1].
+
+    ``f0_hz`` is ``(frames,)`` (one f0 per frame, 0 = silent) or ``(frames, k)`` (up to k
+    sounding notes, 0 = none); ``bin_hz`` is ``sr / n_fft``. Same maths and defaults as the
+    engine's score cue (``rtsep.primitives.score.ScoreCue``) on each frame.
+    """
+    f0 = np.asarray(f0_hz, dtype=np.float64)
+    f0 = f0[:, None] if f0.ndim == 1 else f0
+    if f0.ndim != 2:
+        raise ValueError(f"f0_hz must be (frames,) or (frames, k), got shape {f0.shape}")
+    if not np.all(np.isfinite(f0)):
+        raise ValueError("f0_hz must be finite")
+    voiced = f0 > 0
+    # each frame's sounding f0s first, so that n_f0 counts them
+    order = np.argsort(~voiced, axis=1, kind="stable")
+    bins = np.ascontiguousarray(np.take_along_axis(np.where(voiced, f0, 0.0), order, 1) / bin_hz)
+    out = np.empty((int(n_bins), f0.shape[0]))
+    comb_masks(bins, voiced.sum(axis=1).astype(np.int64), comb_max_bin(n_bins, bin_hz, max_hz),
+               width_bins, width_rel, out)
     return out
 
 

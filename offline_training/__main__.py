@@ -11,7 +11,7 @@ import importlib
 import typer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Offline training recipes: render corpora, train and bootstrap models.")
+                  help="Offline training recipes: render corpora, train, bootstrap and score-supervise models.")
 
 
 @app.callback()
@@ -23,6 +23,7 @@ _COMMAND_MODULES = [
     "offline_training.cli_corpus",
     "offline_training.cli_supervised",
     "offline_training.cli_bootstrap",
+    "offline_training.cli_score",
 ]
 
 for _name in _COMMAND_MODULES:
