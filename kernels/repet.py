@@ -196,3 +196,24 @@ def repet_step_ref(mag, comp, hist_mag, hist_comp, pos, count, min_dist, max_k, 
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(den > 0, rp / den, 0.0)
     return out, np.array(chosen, dtype=np.int64)
+
+
+@jit
+def _repet_steps(mags, edges, comp, hist_mag, hist_comp, pos, count, min_dist, max_k,
+                 threshold, power, sims, chosen, gathered, out):
+    """Several consecutive frames in one call: for each row ``i`` of ``mags`` ``(B, bins)``,
+    compress it into ``comp``, run :func:`_repet_step` into ``out[i]`` and advance the ring
+    exactly as a caller stepping one frame at a time would.
+
+    Returns ``(pos, count, neighbours of the last frame)``. The per-frame maths is
+    ``_repet_step`` itself, so a batch gives bit for bit what single steps give.
+    """
+    n_slots = hist_mag.shape[0]
+    n = 0
+    for i in range(mags.shape[0]):
+        _compress_frame(mags[i], edges, comp)
+        n = _repet_step(mags[i], comp, hist_mag, hist_comp, pos, count, min_dist, max_k,
+                        threshold, power, sims, chosen, gathered, out[i])
+        pos = (pos + 1) % n_slots
+        count = min(count + 1, n_slots)
+    return pos, count, n
