@@ -107,7 +107,8 @@ class AtomicSet:
     def __enter__(self) -> "AtomicSet":
         try:
             for path in self.paths:
-                self._temps[path] = _temporary_beside(path, self._created)
+                with critical():  # a file made but not yet recorded could not be removed
+                    self._temps[path] = _temporary_beside(path, self._created)
         except BaseException:
             self._cleanup()
             raise

@@ -25,6 +25,7 @@ import soundfile as sf
 
 from ..config import MAX_CHANNELS, MAX_SR, MIN_SR
 from ..errors import AudioFileError, ConfigError
+from ..interrupt import critical
 
 # libsndfile decodes these itself; anything else goes through ffmpeg.
 SOUNDFILE_EXTENSIONS = {
@@ -87,7 +88,8 @@ class AudioReader:
 
     def _tempdir(self) -> Path:
         if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="rtsep-input-")
+            with critical():  # made and recorded together, so close() removes it
+                self._tmp = tempfile.TemporaryDirectory(prefix="rtsep-input-")
         return Path(self._tmp.name)
 
     def _spool_stdin(self) -> Path:
@@ -148,12 +150,13 @@ class AudioReader:
             yield block
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+        with critical():
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+            if self._tmp is not None:
+                self._tmp.cleanup()
+                self._tmp = None
 
     def __enter__(self) -> "AudioReader":
         return self

@@ -27,6 +27,22 @@ def _absolute(song: Song) -> Song:
     return Song(str(Path(song.source).resolve()), song.name, Path(song.out_dir).resolve())
 
 
+def _reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A quick TCP check of a ``HOST:PORT`` address: Ray itself retries a dead address for
+    minutes before giving up. Other forms (``auto``, ``ray://...``) are left to Ray."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "/" in address:
+        return
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)),
+                                 timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot reach the Ray cluster at {address}: "
+                          f"{' '.join(str(exc.strerror or exc).split())}") from None
+
+
 def run_on_ray(songs: list[Song], config: EngineConfig, options: SongOptions, address: str,
                on_event=None) -> list[dict]:
     """Separate ``songs`` on the Ray cluster at ``address``; returns their rows in order."""
@@ -37,6 +53,7 @@ def run_on_ray(songs: list[Song], config: EngineConfig, options: SongOptions, ad
         import ray
     except ImportError:
         raise ConfigError("--ray needs Ray: pip install 'rtsep[ray]'") from None
+    _reachable(address)
     try:
         ray.init(address=address, logging_level="ERROR", log_to_driver=False)
     except Exception as exc:  # Ray raises ConnectionError, ValueError, RuntimeError, ...

@@ -9,10 +9,12 @@ on. Progress comes back through a queue as ``on_event`` calls:
 - ``("progress", i, done_seconds, total_seconds)`` now and then while song ``i`` runs;
 - ``("done", i, row)`` when it ends (done, skipped or failed).
 
-Interruption: the parent decides. Workers ignore SIGINT (a terminal's Ctrl-C reaches the whole
-process group) and stop at SIGTERM, removing their temporaries; on Ctrl-C or SIGTERM the parent
-sends SIGTERM to each worker it started, waits for them, and re-raises. Songs already finished
-stay finished; a rerun skips them.
+Interruption: the parent decides. Workers never see SIGINT (a terminal's Ctrl-C reaches the
+whole process group): it is blocked while they are spawned, and a blocked signal stays blocked
+across exec. At SIGTERM a worker inside a song unwinds (its temporaries are removed) and exits;
+one between songs exits at once. On Ctrl-C or SIGTERM the parent sends SIGTERM to each worker
+it started, waits for them, and re-raises. Songs already finished stay finished; a rerun skips
+them.
 """
 
 from __future__ import annotations
@@ -20,16 +22,19 @@ from __future__ import annotations
 import os
 import queue as queue_module
 import signal
+import threading
 import time
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from ..config import EngineConfig
-from ..interrupt import critical
+from ..interrupt import Interrupted, critical
 from .plan import Song
 from .worker import SongOptions, separate_song
 
 _events = None  # the worker's queue to the parent
+_in_song = False  # a worker is inside a song: SIGTERM must unwind, not just exit
 _WARM = (44100, 2)  # the engine a worker warms at start: the usual rate and layout
 
 
@@ -60,14 +65,18 @@ def run_songs(songs: list[Song], config: EngineConfig, options: SongOptions, job
     return _run_pool(songs, config, options, jobs, emit)
 
 
+def _on_sigterm(signum, frame) -> None:
+    if _in_song:
+        raise Interrupted(signum)
+    os._exit(128 + signum)  # nothing of ours is open: no traceback, no cleanup needed
+
+
 def _init_worker(events, config: EngineConfig) -> None:
     global _events
-    from ..interrupt import _handler
     from ..separate import make_engine
 
     _events = events
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _handler)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     events.put(("pid", os.getpid()))
     try:
         make_engine(*_WARM, config, cached=True)  # compile / load kernels and models now
@@ -76,10 +85,26 @@ def _init_worker(events, config: EngineConfig) -> None:
 
 
 def _work(i: int, song: Song, config: EngineConfig, options: SongOptions) -> dict:
+    global _in_song
     try:
+        _in_song = True
         return separate_song(song, config, options, progress=_reporter(_events.put, i))
     except KeyboardInterrupt:  # SIGTERM from the parent: temporaries are gone by now
         os._exit(143)
+    finally:
+        _in_song = False
+
+
+@contextmanager
+def _sigint_blocked():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a Ctrl-C meanwhile arrives now
 
 
 def _run_pool(songs, config, options, jobs, emit) -> list[dict]:
@@ -104,7 +129,9 @@ def _run_pool(songs, config, options, jobs, emit) -> list[dict]:
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(songs)), mp_context=ctx,
                                initializer=_init_worker, initargs=(events, config))
     try:
-        futures = {pool.submit(_work, i, s, config, options): i for i, s in enumerate(songs)}
+        with _sigint_blocked():  # the workers start (and stay) deaf to Ctrl-C
+            futures = {pool.submit(_work, i, s, config, options): i
+                       for i, s in enumerate(songs)}
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
