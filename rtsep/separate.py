@@ -135,7 +135,7 @@ def separate_file(
     fmt: str = "wav",
     stdout=None,
     summary: str | Path | None = None,
-    summary_extra: dict | None = None,
+    summary_extra=None,
     cached_engine: bool = False,
     expect_models: dict | None = None,
 ) -> dict:
@@ -150,7 +150,8 @@ def separate_file(
     ``cached_engine`` reuses this process's engine for the rate and settings (batches).
     ``expect_models`` ``{name: sha256}``: refuse (``ModelFileError``) if a loaded model's
     weights are not these, e.g. because the file was replaced while a batch was running.
-    Returns a summary dict (also what ``summary`` holds, plus ``summary_extra``).
+    Returns a summary dict (also what ``summary`` holds, plus ``summary_extra``: a dict, or a
+    function returning one, called when the summary is written).
     """
     from .io.outputs import AudioOutputs, StdoutWav, output_extension
     from .io.reader import AudioReader
@@ -225,7 +226,8 @@ def separate_file(
                                 into=sink.temp(plot))
                 result["outputs"]["plot"] = str(plot)
             if summary is not None:
-                text = json.dumps({**result, **(summary_extra or {})}, indent=2, default=float)
+                extra = summary_extra() if callable(summary_extra) else (summary_extra or {})
+                text = json.dumps({**result, **extra}, indent=2, default=float)
                 sink.temp(summary).write_text(text + "\n")
             sink.commit()
         if progress is not None:

@@ -25,8 +25,6 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 
 from ..config import EngineConfig
 from ..interrupt import Interrupted, critical
@@ -109,6 +107,8 @@ def _sigint_blocked():
 
 def _run_pool(songs, config, options, jobs, emit) -> list[dict]:
     import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context("spawn")
     events = ctx.Queue()

@@ -8,6 +8,7 @@ for a separated song, what ``rtsep.separate.separate_file`` reports.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,26 +51,33 @@ def separate_song(song: Song, config: EngineConfig, options: SongOptions, progre
     row = {"song": song.name, "input": song.source, "out": str(song.out_dir), "seconds": 0.0,
            "compute_seconds": 0.0}
     t0 = time.perf_counter()
+    hashing = None
     try:
         models = options.models if options.models is not None else current_models(config)
         fingerprint = settings_fingerprint(config, options.stems, options.fmt, models)
         digest = None
-        if not song.is_stdin and Path(song.source).is_file():
+        readable = not song.is_stdin and Path(song.source).is_file()
+        earlier = stdout is None and (song.out_dir / SUMMARY_NAME).is_file()
+        if readable and earlier and not options.force:
             try:
                 digest = content_hash(song.source)
             except OSError:
                 digest = None  # the reader reports why it cannot read the file
-        if digest is not None and stdout is None and not options.force:
-            done = finished(song.out_dir, digest, fingerprint)
+            done = finished(song.out_dir, digest, fingerprint) if digest else None
             if done is not None:
                 return {**row, "status": "skipped", "seconds": float(done.get("seconds", 0.0)),
                         "note": "finished earlier (same content and settings)"}
+        elif readable and stdout is None:
+            # nothing to skip: hash while separating, so the first hop does not wait for it
+            hashing = _Hashing(song.source)
         result = separate_file(
             song.source, None if stdout is not None else song.out_dir, config,
             plot=options.plot, progress=progress, stems=options.stems, fmt=options.fmt,
             stdout=stdout,
             summary=None if stdout is not None else song.out_dir / SUMMARY_NAME,
-            summary_extra={"song": song.name, "input_sha256": digest, "settings": fingerprint},
+            summary_extra=lambda: {"song": song.name, "settings": fingerprint,
+                                   "input_sha256": digest if hashing is None
+                                   else hashing.result()},
             cached_engine=True, expect_models=models,
         )
         return {**row, **result, "input": song.source, "status": "done",
@@ -79,3 +87,25 @@ def separate_song(song: Song, config: EngineConfig, options: SongOptions, progre
     except Exception as exc:  # a bug must not stop the other songs; say what it was
         return {**row, "status": "failed",
                 "error": f"internal error ({type(exc).__name__}: {' '.join(str(exc).split())})"}
+    finally:
+        if hashing is not None:
+            hashing.join()
+
+
+class _Hashing(threading.Thread):
+    """The input's SHA-256, computed beside the separation (hashlib releases the GIL)."""
+
+    def __init__(self, path: str):
+        super().__init__(daemon=True)
+        self.path, self.digest = path, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.digest = content_hash(self.path)
+        except OSError:
+            self.digest = None
+
+    def result(self) -> str | None:
+        self.join()
+        return self.digest
