@@ -7,7 +7,7 @@ import numpy as np
 # The private (unchecked) kernels: buffers are allocated here with the right shapes, and
 # ``step`` checks the one array that comes from outside (see ``base.Primitive.step``).
 from kernels.repet import _repet_steps as repet_steps
-from kernels.repet import band_edges
+from kernels.repet import band_edges, median_networks
 
 from ..config import StftGeometry
 from .base import Primitive, frames_for
@@ -41,6 +41,7 @@ class RepetSim(Primitive):
         self._sims = np.zeros(self.n_slots)
         self._chosen = np.zeros(self.max_k, dtype=np.int64)
         self._gathered = np.zeros((self.max_k, self.n_bins))
+        self._net_pairs, self._net_starts = median_networks(self.max_k)
         self.reset()
 
     def reset(self) -> None:
@@ -54,5 +55,5 @@ class RepetSim(Primitive):
         self._pos, self._count, self.n_neighbours = repet_steps(
             mags, self.edges, self._comp, self._hist_mag, self._hist_comp, self._pos,
             self._count, self.min_dist, self.max_k, self.threshold, self.power, self._sims,
-            self._chosen, self._gathered, out,
+            self._chosen, self._gathered, self._net_pairs, self._net_starts, out,
         )
