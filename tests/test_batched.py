@@ -74,3 +74,41 @@ def test_confidence_off_changes_nothing_with_one_candidate():
     b = skipped.process(x)
     assert _same_bits(a[0], b[0]) and _same_bits(a[1], b[1])
     assert np.isfinite(tracked.confidence.value) and np.isnan(skipped.confidence.value)
+
+
+def _peak_bytes(run) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        run()
+        current, peak = tracemalloc.get_traced_memory()
+        return peak - current
+    finally:
+        tracemalloc.stop()
+
+
+def test_hops_allocate_no_frames_and_engines_are_built_once_per_process():
+    """After warm-up, a single hop creates no array of a frame's size: every buffer is
+    preallocated (temporaries stay below one float64 frame of 1025 bins). A batch of 64 hops
+    needs only numpy's iteration buffers, under half a frame per hop. A process's cached engine
+    is reused from song to song."""
+    from rtsep.separate import make_engine
+
+    engine = make_engine(44100, 2, EngineConfig(), cached=True)
+    assert make_engine(44100, 2, EngineConfig(), cached=True) is engine
+    x = song(1.0, channels=2)
+    hop = engine.hop
+    engine.process_hops(x[:, : BATCH_HOPS * hop])
+    engine.process_hop(x[:, :hop])
+
+    def hops():
+        for b in range(1, 40):
+            engine.process_hop(x[:, b * hop : (b + 1) * hop])
+
+    def batch():
+        engine.process_hops(x[:, : BATCH_HOPS * hop])
+
+    frame = engine.geometry.n_bins * 8
+    assert _peak_bytes(hops) < frame
+    assert _peak_bytes(batch) / BATCH_HOPS < frame / 2

@@ -213,7 +213,10 @@ class Engine:
             self._spectra[:, la : la + B] = spectra
             spectra = self._spectra[:, :B]
         masked = self._masked[:, :B]
-        np.multiply(spectra, masks, out=masked)
+        # real and imaginary parts times the real mask: the same values as a complex product,
+        # without the casting buffer numpy would allocate for one
+        np.multiply(spectra.real, masks, out=masked.real)
+        np.multiply(spectra.imag, masks, out=masked.imag)
         if la:
             self._spectra[:, :la] = self._spectra[:, B : B + la]
         vocals = self.stft.synthesis_many(masked)
@@ -269,12 +272,16 @@ class Engine:
         masks.fill(0.0)
         term = self._term[:B]
         for i in range(len(self.candidates)):
-            w = weights[:, i : i + 1]
-            if not ran[i] or not np.any(w > 0.0):
+            if not ran[i]:
                 continue
+            w = weights[:, i : i + 1]
             np.multiply(w, self._cand_masks[i][:B], out=term)
-            # a hop where this candidate weighs nothing takes nothing from it
-            np.add(masks, term, out=masks, where=w > 0.0)
+            if w.min() > 0.0:
+                np.add(masks, term, out=masks)
+            else:  # a hop where this candidate weighs nothing takes nothing from it
+                for b in range(B):
+                    if w[b, 0] > 0.0:
+                        np.add(masks[b], term[b], out=masks[b])
         for i, d in enumerate(self._mask_delay):
             if d and ran[i]:
                 ring = self._cand_masks[i]

@@ -37,6 +37,14 @@ def low_delay_windows(n_fft: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
     return analysis, synthesis
 
 
+def shift_left(buf: np.ndarray, by: int, keep: int) -> None:
+    """``buf[..., :keep] = buf[..., by:by + keep]`` without the temporary copy numpy makes
+    when the two overlap: piecewise, front to back, in pieces that do not overlap."""
+    for start in range(0, keep, by):
+        stop = min(start + by, keep)
+        buf[..., start:stop] = buf[..., start + by : stop + by]
+
+
 class StreamingSTFT:
     """Hop-by-hop analysis and synthesis with preallocated state.
 
@@ -96,7 +104,7 @@ class StreamingSTFT:
         np.multiply(frames, self.window_analysis, out=windowed)
         spec = self._spec[:, :B]
         np.fft.rfft(windowed, axis=-1, out=spec)
-        buf[:, :keep] = buf[:, B * hop : B * hop + keep]
+        shift_left(buf, B * hop, keep)
         return spec
 
     def synthesis_many(self, spectra: np.ndarray) -> np.ndarray:
