@@ -120,6 +120,12 @@ def test_standard_input_to_standard_output_in_a_pipe(tmp_path):
     assert sr == 44100 and v.shape == x_read.shape
     ref_v, _ = separate_array(x_read.T, 44100, EngineConfig())
     np.testing.assert_allclose(v.T, ref_v, atol=1e-6)  # float32 stream
+    # /dev/stdin in a pipe is read the same way (it used to be "empty (0 bytes)")
+    proc = rtsep("separate", "/dev/stdin", "--out", tmp_path / "o", "--primitives-only",
+                 input=src.read_bytes())
+    assert proc.returncode == 0, proc.stderr.decode()
+    v2, _ = sf.read(tmp_path / "o" / "stdin" / "vocals.wav", always_2d=True)
+    np.testing.assert_array_equal(v2, v)
     # both stems cannot share one stream; garbage on stdin is a clear error
     for args, stdin, fragment in ((["--stem", "both"], src.read_bytes(), "one stem"),
                                   (["--stem", "vocals"], os.urandom(3000), "standard input")):

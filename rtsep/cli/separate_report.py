@@ -135,28 +135,27 @@ def interrupted(exc: KeyboardInterrupt) -> None:
 
 
 class _Progress:
-    """A rich progress bar on stderr over songs and audio minutes (silent when not a TTY)."""
+    """Two rich progress bars on stderr, songs and minutes of audio (none when not a TTY)."""
 
     def __init__(self, songs, enabled: bool):
         self.songs = songs
         self.enabled = enabled
-        self.minutes = [_minutes(s.source) for s in songs]
+        self.minutes = [_minutes(s.source) if enabled else 0.0 for s in songs]
         self.fraction = [0.0] * len(songs)
 
     def __enter__(self):
         if self.enabled:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
 
             self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[audio]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                TextColumn("{task.description:>5}"), BarColumn(),
+                TextColumn("{task.fields[count]}"), TimeElapsedColumn(), TimeRemainingColumn(),
                 console=Console(stderr=True), transient=True)
             self.progress.__enter__()
-            self.files = self.progress.add_task("songs", total=len(self.songs), audio="")
-            self.audio = self.progress.add_task("audio", total=max(sum(self.minutes), 1e-9),
-                                                audio="")
+            self.files = self.progress.add_task("songs", total=len(self.songs), count="")
+            self.audio = self.progress.add_task("audio", total=1.0, count="")
             self._redraw()
         return self
 
@@ -176,9 +175,11 @@ class _Progress:
     def _redraw(self) -> None:
         total = sum(self.minutes)
         done = sum(m * f for m, f in zip(self.minutes, self.fraction))
-        label = f"{done:.1f}/{total:.1f} audio min"
-        self.progress.update(self.files, completed=len(_state["rows"]), audio=label)
-        self.progress.update(self.audio, completed=done, total=max(total, 1e-9), audio="")
+        finished = len(_state["rows"])
+        self.progress.update(self.files, completed=finished,
+                             count=f"{finished}/{len(self.songs)} songs")
+        self.progress.update(self.audio, completed=done, total=max(total, 1e-9),
+                             count=f"{done:.1f}/{total:.1f} min of audio")
 
     def __exit__(self, *exc) -> None:
         if self.enabled:
@@ -187,7 +188,7 @@ class _Progress:
 
 def _minutes(source: str) -> float:
     """The song's length in minutes from its header, 0 when unknown until decoded."""
-    if source == "-":
+    if source == "-" or not Path(source).is_file():  # a pipe must not be read twice
         return 0.0
     try:
         import soundfile as sf

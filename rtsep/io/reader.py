@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -60,8 +61,9 @@ class AudioReader:
 
     # -- opening -----------------------------------------------------------------------------
     def _open(self, path) -> None:
-        if str(path) == STDIN:
-            source = self._spool_stdin()
+        if str(path) == STDIN or _is_stream(Path(path)):
+            # standard input, a named pipe, /dev/stdin: copied to a file, format sniffed
+            source = self._spool(sys.stdin.buffer if str(path) == STDIN else Path(path))
             try:
                 self._file = sf.SoundFile(str(source))
             except _DECODE_ERRORS:
@@ -92,18 +94,21 @@ class AudioReader:
                 self._tmp = tempfile.TemporaryDirectory(prefix="rtsep-input-")
         return Path(self._tmp.name)
 
-    def _spool_stdin(self) -> Path:
-        """Copy standard input to a temporary file: decoders need to seek."""
-        target = self._tempdir() / "stdin"
-        stream = sys.stdin.buffer
+    def _spool(self, source) -> Path:
+        """Copy a stream (standard input, a pipe) to a temporary file: decoders need to seek."""
+        target = self._tempdir() / "input"
         try:
             with open(target, "wb") as out:
-                shutil.copyfileobj(stream, out, 1 << 20)
+                if isinstance(source, Path):
+                    with open(source, "rb") as stream:
+                        shutil.copyfileobj(stream, out, 1 << 20)
+                else:
+                    shutil.copyfileobj(source, out, 1 << 20)
         except OSError as exc:
-            raise AudioFileError(f"cannot read standard input into {target.parent}: "
+            raise AudioFileError(f"cannot read {self.name} into {target.parent}: "
                                  f"{one_line(exc.strerror or exc)}") from None
         if target.stat().st_size == 0:
-            raise AudioFileError("standard input is empty (0 bytes)")
+            raise AudioFileError(f"{self.name} is empty (0 bytes)")
         return target
 
     def _ffmpeg(self, source: Path) -> sf.SoundFile:
@@ -163,6 +168,15 @@ class AudioReader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _is_stream(path: Path) -> bool:
+    """A pipe or character device (``/dev/stdin`` in a pipeline): no size, no seeking."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
 
 
 def _check_file(path: Path) -> None:
