@@ -51,9 +51,29 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_batched_hops_equal_single_hops_bit_for_bit(case):
-    config, channels, sr = CASES[case]
+@pytest.fixture(scope="module")
+def lookahead_model(tmp_path_factory):
+    """A tiny untrained GRU that looks 2 frames ahead: spectra and masks wait in the engine's
+    delay lines across batch boundaries."""
+    from models import configs
+    from models.io import save_model
+
+    model = configs.create("CausalGRUSeparator", "tiny", 1025, lookahead_frames=2, seed=4)
+    stem = tmp_path_factory.mktemp("lookahead") / "ahead2"
+    save_model(model, stem, {"sample_rate": 44100,
+                             "stft": {"n_fft": 2048, "hop": 256, "preset": "default"},
+                             "training": {"method": "untrained (test)"}})
+    return str(stem)
+
+
+@pytest.mark.parametrize("case", sorted(CASES) + ["look-ahead model + pcl"])
+def test_batched_hops_equal_single_hops_bit_for_bit(case, request):
+    if case in CASES:
+        config, channels, sr = CASES[case]
+    else:
+        model = request.getfixturevalue("lookahead_model")
+        config, channels, sr = EngineConfig(models=(model,), use_primitives=True,
+                                            backend="torch"), 2, 44100
     x = song(2.5, sr=sr, channels=channels)
     single = Engine(sr, channels, config)
     batched = Engine(sr, channels, config)
