@@ -14,7 +14,7 @@ import signal
 import threading
 from contextlib import contextmanager
 
-__all__ = ["Interrupted", "interruptible", "critical", "exit_status"]
+__all__ = ["Interrupted", "interruptible", "critical", "exit_status", "on_signal"]
 
 
 class Interrupted(KeyboardInterrupt):
@@ -29,7 +29,8 @@ _depth = 0  # nesting of critical() in the main thread
 _pending: int | None = None
 
 
-def _handler(signum, frame) -> None:
+def on_signal(signum, frame) -> None:
+    """The handler: raise :class:`Interrupted`, or hold it while inside ``critical()``."""
     global _pending
     if _depth:
         _pending = signum
@@ -56,7 +57,7 @@ def interruptible(signals=(signal.SIGINT, signal.SIGTERM)):
         if old is signal.SIG_IGN:
             continue
         previous[s] = old
-        signal.signal(s, _handler)
+        signal.signal(s, on_signal)
     try:
         yield
     finally:

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..config import MAX_CHANNELS, EngineConfig, StftGeometry, geometry_for
 from ..errors import ConfigError
+from .blocks import BlockFifo
 from .candidates import PrimitiveCandidate
 from .confidence import hops_per_update
 from .stft import StreamingSTFT
@@ -114,7 +115,7 @@ class Engine:
         self._abs = np.zeros((C, F, bins))
         self._masked = np.zeros((C, F, bins), dtype=complex)
         self._mags = np.zeros((F, bins))
-        self._in = np.zeros((C, g.hop))
+        self._blocks = BlockFifo(self.process_hops, C, g.hop, BATCH_HOPS)
         self.reset()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -135,12 +136,7 @@ class Engine:
             m.fill(0.0)
         self._mask.fill(1.0 if self.config.bypass else 0.0)
         self._dry.fill(0.0)
-        self._in_fill = 0
-        # output samples computed but not yet returned by ``process``: it starts with hop - 1
-        # zeros, so that any block size, down to one sample, finds its output ready
-        self._carry = self.hop - 1
-        self._out_v = np.zeros((self.channels, self.hop - 1))
-        self._out_k = np.zeros((self.channels, self.hop - 1))
+        self._blocks.reset()
         self.hops_processed = 0
         self.cheap_hops = 0
 
@@ -310,59 +306,15 @@ class Engine:
     def process(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Feed ``(channels, n)`` samples, get ``(vocals, karaoke)`` of the same shape.
 
-        Whole hops go to ``process_hops`` up to ``BATCH_HOPS`` at a time; the result does not
-        depend on how the signal is cut into blocks.
+        Whole hops go to ``process_hops`` up to ``BATCH_HOPS`` at a time
+        (``rtsep.core.blocks``); the result does not depend on how the signal is cut.
         """
         block = np.asarray(block, dtype=np.float64)
         if block.ndim != 2 or block.shape[0] != self.channels:
             raise ConfigError(
                 f"expected a block of shape (channels={self.channels}, samples), got {block.shape}"
             )
-        n = block.shape[1]
-        hop = self.hop
-        vocals = np.empty((self.channels, n))
-        karaoke = np.empty((self.channels, n))
-        # outputs computed by earlier calls come first
-        done = min(self._carry, n)
-        vocals[:, :done] = self._out_v[:, :done]
-        karaoke[:, :done] = self._out_k[:, :done]
-        left = self._carry - done
-        self._out_v[:, :left] = self._out_v[:, done : done + left]
-        self._out_k[:, :left] = self._out_k[:, done : done + left]
-        self._carry = left
-
-        def emit(v: np.ndarray, k: np.ndarray) -> None:
-            nonlocal done
-            m = v.shape[1]
-            take = min(m, n - done)
-            vocals[:, done : done + take] = v[:, :take]
-            karaoke[:, done : done + take] = k[:, :take]
-            done += take
-            rest = m - take
-            if rest:  # at most hop - 1 samples wait for the next call
-                c = self._carry
-                self._out_v[:, c : c + rest] = v[:, take:]
-                self._out_k[:, c : c + rest] = k[:, take:]
-                self._carry = c + rest
-
-        pos = 0
-        if self._in_fill:  # complete the partial hop of earlier calls first
-            take = min(hop - self._in_fill, n)
-            self._in[:, self._in_fill : self._in_fill + take] = block[:, :take]
-            self._in_fill += take
-            pos = take
-            if self._in_fill == hop:
-                self._in_fill = 0
-                emit(*self.process_hops(self._in))
-        while n - pos >= hop:
-            B = min((n - pos) // hop, BATCH_HOPS)
-            emit(*self.process_hops(block[:, pos : pos + B * hop]))
-            pos += B * hop
-        if pos < n:
-            take = n - pos
-            self._in[:, self._in_fill : self._in_fill + take] = block[:, pos:]
-            self._in_fill += take
-        return vocals, karaoke
+        return self._blocks.process(block)
 
 
 def build_candidates(geometry: StftGeometry, config: EngineConfig) -> list:

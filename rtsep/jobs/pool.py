@@ -27,7 +27,8 @@ import time
 from contextlib import contextmanager
 
 from ..config import EngineConfig
-from ..interrupt import Interrupted, critical
+from ..interrupt import on_signal as interrupt_handler
+from ..interrupt import critical
 from .plan import Song
 from .worker import SongOptions, separate_song
 
@@ -64,8 +65,9 @@ def run_songs(songs: list[Song], config: EngineConfig, options: SongOptions, job
 
 
 def _on_sigterm(signum, frame) -> None:
-    if _in_song:
-        raise Interrupted(signum)
+    if _in_song:  # unwind, removing temporaries; held while a set is created or cleaned up
+        interrupt_handler(signum, frame)  # (a second SIGTERM must not cut a cleanup short)
+        return
     os._exit(128 + signum)  # nothing of ours is open: no traceback, no cleanup needed
 
 
