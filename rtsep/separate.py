@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -222,17 +223,31 @@ def separate_file(
             if plot is not None:
                 from .evaluation.spectrograms import plot_separation
 
-                plot_separation(*keep.arrays(), sr, plot, max_seconds=PLOT_SECONDS,
-                                into=sink.temp(plot))
+                with _writing(plot):
+                    plot_separation(*keep.arrays(), sr, plot, max_seconds=PLOT_SECONDS,
+                                    into=sink.temp(plot))
                 result["outputs"]["plot"] = str(plot)
             if summary is not None:
-                extra = summary_extra() if callable(summary_extra) else (summary_extra or {})
-                text = json.dumps({**result, **extra}, indent=2, default=float)
-                sink.temp(summary).write_text(text + "\n")
+                more = summary_extra() if callable(summary_extra) else (summary_extra or {})
+                text = json.dumps({**result, **more}, indent=2, default=float)
+                with _writing(summary):
+                    sink.temp(summary).write_text(text + "\n")
             sink.commit()
         if progress is not None:
             progress(frames, frames)
     return result
+
+
+@contextmanager
+def _writing(path):
+    """An ``OSError`` while filling ``path``'s temporary (a full disk) as one ``OutputError``."""
+    from .errors import OutputError
+
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {' '.join(str(exc.strerror or exc).split())}"
+                          ) from None
 
 
 def _check_models(engine, expect: dict | None) -> dict:
