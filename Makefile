@@ -18,7 +18,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check $(TORCH)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[onnx,test]' $(TORCH)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[onnx,test,ray]' $(TORCH)
 	touch $(STAMP)
 
 demo: setup

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import check_array, jit
+from .medians import _freq_median, _time_median_step
 
 
 @jit
@@ -55,3 +56,28 @@ def hpss_combine_ref(harm, stable, perc, power) -> np.ndarray:
     den = hv + s + p
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, hv / den, 0.0)
+
+
+@jit
+def _hpss_steps(mags, h_ring, h_sorted, s_ring, s_sorted, stable_every, perc_half, scratch,
+                harm, stable, perc, power, t, out):
+    """Online HPSS over consecutive frames ``mags`` ``(B, bins)`` into ``out`` ``(B, bins)``.
+
+    Frame ``t`` (counted from the stream's start) pushes into the short window at slot
+    ``t % L``; every ``stable_every`` frames the long window takes the frame too; the
+    percussive estimate is the median across ``2 * perc_half + 1`` bins; the three are
+    combined by :func:`_hpss_combine`. ``harm``, ``stable``, ``perc`` ``(bins,)`` keep the
+    latest estimates (the stable one persists between its updates). Returns the next ``t``.
+    """
+    harm_len = h_ring.shape[0]
+    stable_len = s_ring.shape[0]
+    for i in range(mags.shape[0]):
+        mag = mags[i]
+        _time_median_step(mag, h_ring, h_sorted, t % harm_len, harm)
+        if t % stable_every == 0:
+            slot = (t // stable_every) % stable_len
+            _time_median_step(mag, s_ring, s_sorted, slot, stable)
+        _freq_median(mag, perc_half, scratch, perc)
+        _hpss_combine(harm, stable, perc, power, out[i])
+        t += 1
+    return t

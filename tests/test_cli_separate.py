@@ -42,8 +42,8 @@ def test_separate_writes_aligned_outputs_matching_the_engine(tmp_path):
     out = tmp_path / "out"
     proc = rtsep("separate", src, "--out", out, "--primitives-only", "--plot", out / "p.png")
     assert proc.returncode == 0, proc.stderr
-    v, sr_v = sf.read(out / "vocals.wav", always_2d=True)
-    k, sr_k = sf.read(out / "karaoke.wav", always_2d=True)
+    v, sr_v = sf.read(out / "in" / "vocals.wav", always_2d=True)
+    k, sr_k = sf.read(out / "in" / "karaoke.wav", always_2d=True)
     assert sr_v == sr_k == 44100 and v.shape == k.shape == x_read.shape
     ref_v, ref_k = separate_array(x_read.T, 44100, EngineConfig())
     np.testing.assert_allclose(v.T, ref_v, atol=1e-6)  # float32 files
@@ -61,8 +61,8 @@ def test_odd_rates_channels_and_depths_separate_correctly(tmp_path, sr, channels
     proc = rtsep("separate", src, "--out", tmp_path / "o", "--primitives-only",
                  "--preset", "low-latency")
     assert proc.returncode == 0, proc.stderr
-    v, rate = sf.read(tmp_path / "o" / "vocals.wav", always_2d=True)
-    k, _ = sf.read(tmp_path / "o" / "karaoke.wav", always_2d=True)
+    v, rate = sf.read(tmp_path / "o" / "in" / "vocals.wav", always_2d=True)
+    k, _ = sf.read(tmp_path / "o" / "in" / "karaoke.wav", always_2d=True)
     x_read, _ = sf.read(src, always_2d=True)
     assert rate == sr and v.shape == x_read.shape
     np.testing.assert_allclose(v + k, x_read, atol=1e-5)
@@ -75,7 +75,7 @@ def test_silent_file_gives_silent_outputs_and_a_note(tmp_path):
     proc = rtsep("separate", src, "--out", tmp_path / "o", "--primitives-only")
     assert proc.returncode == 0, proc.stderr
     assert "silent" in proc.stderr
-    v, _ = sf.read(tmp_path / "o" / "vocals.wav")
+    v, _ = sf.read(tmp_path / "o" / "silence" / "vocals.wav")
     assert v.shape == (44100, 2) and np.all(v == 0)
 
 

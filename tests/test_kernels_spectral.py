@@ -200,3 +200,21 @@ def test_whiten_matches_twin(music_mags):
     peak[50] = 1.0
     whiten(peak, 4, out[:101])
     assert out[50] == pytest.approx(1.0 - 1.0 / 9.0) and out[:101].sum() == out[50]
+
+
+def test_median_networks_put_the_median_ranks_in_the_middle_rows():
+    """Every network n = 1..20 (REPET's neighbour counts) on random rows with ties."""
+    from kernels.repet import median_network
+
+    rng = np.random.default_rng(5)
+    for n in range(1, 21):
+        for _ in range(50):
+            rows = np.round(rng.random((n, 7)), 1)
+            expected = np.median(rows, axis=0)
+            work = rows.copy()
+            for i, j in median_network(n):
+                lo, hi = np.minimum(work[i], work[j]), np.maximum(work[i], work[j])
+                work[i], work[j] = lo, hi
+            h = n // 2
+            got = work[h] if n % 2 else 0.5 * (work[h - 1] + work[h])
+            np.testing.assert_array_equal(got, expected)

@@ -14,7 +14,14 @@ from ..errors import RtsepError
 
 def run(app: typer.Typer, prog: str) -> None:
     try:
-        app(standalone_mode=False)
+        # Outside standalone mode typer *returns* an exit code instead of exiting: Ctrl-C
+        # comes back as 130 (and a command's ``typer.Exit(n)`` as n). Dropping it made an
+        # interrupted `rtsep separate` exit 0, as if it had succeeded.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            if code == 130:
+                typer.echo(f"{prog}: interrupted", err=True)
+            sys.exit(code)
     except RtsepError as exc:  # its message is meant for the user as it is
         typer.echo(f"{prog}: error: {exc}", err=True)
         sys.exit(2)

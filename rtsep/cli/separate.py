@@ -1,9 +1,11 @@
-"""`rtsep separate`: a file through the streaming engine, as fast as it goes."""
+"""`rtsep separate`: songs through the streaming engine, one or a whole library at a time."""
 
 from __future__ import annotations
 
+import sys
+from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -22,11 +24,39 @@ from .options import (
 )
 
 
+class Stem(str, Enum):
+    both = "both"
+    vocals = "vocals"
+    karaoke = "karaoke"
+
+
+class Format(str, Enum):
+    wav = "wav"
+    flac = "flac"
+    ogg = "ogg"
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def separate(
-        input: Path = typer.Argument(..., help="Audio file to separate (wav, flac, ogg, mp3, ...)."),
-        out: Path = typer.Option(..., "--out", "-o", help="Folder for vocals.wav and karaoke.wav."),
+        inputs: List[str] = typer.Argument(
+            ..., metavar="INPUT...", help="Audio files (wav, flac, ogg, mp3, m4a, ...), folders "
+            "(searched for audio files) or - for standard input."),
+        out: str = typer.Option(
+            ..., "--out", "-o", help="Folder: each song goes to OUT/SONG/ (a song found in a "
+            "folder keeps its path below it). - writes the one --stem to standard output as WAV."),
+        stem: Stem = typer.Option(Stem.both, help="Which stems to write."),
+        format: Format = typer.Option(Format.wav, "--format", "-f",
+                                      help="wav (32-bit float), flac (24-bit) or ogg (Vorbis)."),
+        jobs: int = typer.Option(1, "--jobs", "-j", min=1,
+                                 help="Songs separated at once, one process each."),
+        ray: Optional[str] = typer.Option(
+            None, "--ray", metavar="ADDRESS", help="Run on this Ray cluster (e.g. auto or "
+            "HOST:6379; pip install 'rtsep[ray]'); paths must be reachable from every node."),
+        force: bool = typer.Option(False, "--force",
+                                   help="Separate again songs an earlier run finished."),
+        json_path: Optional[Path] = typer.Option(None, "--json",
+                                                 help="Also write the summary as JSON."),
         preset: PresetOption = "default",
         alpha: AlphaOption = None,
         primitive: PrimitiveOption = None,
@@ -37,29 +67,32 @@ def register(app: typer.Typer) -> None:
         with_primitives: WithPrimitivesOption = False,
         backend: BackendOption = "auto",
         switch: SwitchOption = "confidence",
-        plot: Optional[Path] = typer.Option(None, help="Also write a spectrogram picture (PNG)."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress line."),
+        plot: Optional[Path] = typer.Option(
+            None, help="Also write a spectrogram picture (PNG; one song only)."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
-        """Separate INPUT into vocals and karaoke, aligned sample for sample with the input."""
-        from ..separate import separate_file
-        from .progress import ProgressLine
+        """Separate songs into vocals and karaoke, aligned sample for sample with the input.
 
-        config = engine_config_from_options(
-            preset, alpha, primitive, weight, beta, models=model, primitives_only=primitives_only,
-            with_primitives=with_primitives, backend=backend, switch=switch)
-        bar = None if quiet else ProgressLine("separating")
-        try:
-            result = separate_file(input, out, config, plot=plot,
-                                   progress=None if bar is None else bar.update)
-        finally:
-            if bar is not None:
-                bar.close()
-        if result["silent_input"]:
-            typer.echo("note: the input is silent; the outputs are silent too", err=True)
-        typer.echo(
-            f"{result['seconds']:.1f} s at {result['sr']} Hz x {result['channels']} ch in "
-            f"{result['compute_seconds']:.1f} s ({1 / max(result['rtf'], 1e-9):.1f}x real time), "
-            f"latency {result['latency_ms']:.1f} ms, using {' + '.join(result['candidates'])}"
-        )
-        for name, path in result["outputs"].items():
-            typer.echo(f"  {name:8s} {path}")
+        Rerunning the same command skips the songs already finished (same content, same
+        settings); a song that fails is reported and the others go on.
+        """
+        from ..interrupt import exit_status, interruptible
+        from . import separate_report as report
+
+        with interruptible():
+            config = engine_config_from_options(
+                preset, alpha, primitive, weight, beta, models=model,
+                primitives_only=primitives_only, with_primitives=with_primitives,
+                backend=backend, switch=switch)
+            stems = ("vocals", "karaoke") if stem is Stem.both else (stem.value,)
+            try:
+                if out == "-":
+                    code = report.to_stdout(inputs, config, stems, plot, jobs, ray, json_path)
+                else:
+                    code = report.to_folder(inputs, Path(out), config, stems, format.value,
+                                            plot, jobs, ray, force, json_path, quiet)
+            except KeyboardInterrupt as exc:
+                report.interrupted(exc)
+                sys.exit(exit_status(exc))
+        if code:
+            sys.exit(code)

@@ -9,6 +9,11 @@ can tell primitives, models and confidence apart.
 
 Shapes per hop: ``mag`` ``(bins,)``; ``step`` returns the vocal ``mask`` ``(bins,)`` in [0, 1];
 ``embedding`` is ``(bins, dims)``.
+
+Several hops at once: ``step_many(mags (B, bins))`` returns the masks ``(B, bins)`` and keeps
+the embeddings; the engine then calls ``push_confidence(b)`` for each hop ``b`` in order, so
+the confidence (and the switcher that reads it) sees exactly the hop-by-hop sequence. ``step``
+is ``step_many`` on one frame followed by its push: one implementation for both.
 """
 
 from __future__ import annotations
@@ -36,24 +41,55 @@ def _confidence(geometry: StftGeometry, dims: int, config: EngineConfig,
 
 
 class Candidate:
-    """What the engine needs of a candidate; subclasses implement ``_mask``."""
+    """What the engine needs of a candidate; subclasses implement ``_masks``."""
 
     name = ""
     kind = ""  # "primitives" or "model": the timing stage its compute counts towards
     lookahead_frames = 0
     confidence: StreamingConfidence
 
+    def __init__(self, n_bins: int, dims: int):
+        self.n_bins, self.dims = int(n_bins), int(dims)
+        self._capacity = 0
+        self._grow(1)
+
+    def _grow(self, frames: int) -> None:
+        """Buffers for ``frames`` hops per call (allocated once per batch size, not per hop)."""
+        if frames > self._capacity:
+            self._capacity = frames
+            self._mask_buf = np.zeros((frames, self.n_bins))
+            self._emb_buf = np.zeros((frames, self.n_bins, self.dims))
+
     def step(self, mag: np.ndarray) -> np.ndarray:
         """The vocal mask ``(bins,)`` of this hop; also updates the candidate's confidence."""
-        t0 = time.perf_counter()
-        mask, embedding = self._mask(mag)
-        t1 = time.perf_counter()
-        self.confidence.push(mag, embedding, mask)
-        self.compute_s = t1 - t0
-        self.confidence_s = time.perf_counter() - t1
-        return mask
+        masks = self.step_many(mag[None])
+        self.push_confidence(0)
+        return masks[0]
 
-    def _mask(self, mag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+    def step_many(self, mags: np.ndarray) -> np.ndarray:
+        """Masks ``(B, bins)`` of consecutive frames ``mags`` ``(B, bins)`` (C-contiguous).
+
+        The result and the embeddings are buffers that the next call overwrites. The
+        confidence is not touched: ``push_confidence(b)`` adds hop ``b`` of this batch.
+        """
+        t0 = time.perf_counter()
+        B = mags.shape[0]
+        self._grow(B)
+        self._mags = mags
+        self._masks(mags, self._mask_buf[:B], self._emb_buf[:B])
+        self.compute_s = time.perf_counter() - t0
+        self.confidence_s = 0.0
+        return self._mask_buf[:B]
+
+    def push_confidence(self, b: int) -> None:
+        """Hop ``b`` of the latest ``step_many`` into the streaming confidence."""
+        t0 = time.perf_counter()
+        self.confidence.push(self._mags[b], self._emb_buf[b], self._mask_buf[b])
+        self.confidence_s += time.perf_counter() - t0
+
+    def _masks(self, mags: np.ndarray, masks: np.ndarray, embeddings: np.ndarray
+               ) -> None:  # pragma: no cover
+        """Fill ``masks`` ``(B, bins)`` and ``embeddings`` ``(B, bins, dims)``."""
         raise NotImplementedError
 
     def warmup(self) -> None:
@@ -79,9 +115,14 @@ class PrimitiveCandidate(Candidate):
             weights=config.primitive_weights(),
             beta=config.beta,
         )
-        self.embedding = np.zeros((geometry.n_bins, len(self.primitives)))
         self.confidence = _confidence(geometry, len(self.primitives), config)
+        super().__init__(geometry.n_bins, len(self.primitives))
         self.reset()
+
+    def _grow(self, frames: int) -> None:
+        if frames > self._capacity:
+            self._prim_buf = np.zeros((frames, self.n_bins))  # one primitive's masks
+        super()._grow(frames)
 
     def warmup(self) -> None:
         for p in self.primitives:
@@ -94,10 +135,15 @@ class PrimitiveCandidate(Candidate):
             p.reset()
         super().reset()
 
-    def _mask(self, mag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _masks(self, mags: np.ndarray, masks: np.ndarray, embeddings: np.ndarray) -> None:
+        B = mags.shape[0]
+        prim = self._prim_buf[:B]
         for d, p in enumerate(self.primitives):
-            self.embedding[:, d] = p.step(mag)
-        return self.combiner.combine(self.embedding), self.embedding
+            p.step_many(mags, prim)
+            embeddings[:, :, d] = prim
+        # Eq. 1 is per bin, so B frames are one long list of bins
+        self.combiner.combine_into(embeddings.reshape(B * self.n_bins, self.dims),
+                                   masks.reshape(B * self.n_bins))
 
 
 class ModelCandidate(Candidate):
@@ -112,6 +158,7 @@ class ModelCandidate(Candidate):
         self.lookahead_frames = int(lookahead_frames)
         # a deep-clustering embedding is judged by its own 2-means clustering (paper 004)
         self.confidence = _confidence(geometry, embedding_dims, config, kmeans=True)
+        super().__init__(geometry.n_bins, embedding_dims)
         self.reset()
 
     def warmup(self) -> None:
@@ -122,8 +169,10 @@ class ModelCandidate(Candidate):
         self.backend.reset()
         super().reset()
 
-    def _mask(self, mag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.backend.step(mag)
+    def _masks(self, mags: np.ndarray, masks: np.ndarray, embeddings: np.ndarray) -> None:
+        # a recurrent model's state moves one frame per call: no batching across hops here
+        for b in range(mags.shape[0]):
+            masks[b], embeddings[b] = self.backend.step(mags[b])
 
     def describe_backend(self) -> dict:
         """The backend in use and how it was chosen (``Backend.describe``)."""

@@ -27,8 +27,13 @@ class MaskCombiner:
 
     def combine(self, embedding: np.ndarray) -> np.ndarray:
         """Soft vocal posterior per bin. One primitive alone is its own mask."""
+        return self.combine_into(embedding, self._soft)
+
+    def combine_into(self, embedding: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``combine`` for any number of rows: ``embedding`` ``(rows, dims)`` C-contiguous
+        into ``out`` ``(rows,)``; each row is a bin, so several frames can go at once."""
         if self.n_primitives == 1:
-            self._soft[:] = embedding[:, 0]
+            out[:] = embedding[:, 0]
         else:
-            cluster_mask(embedding, self.weights, self.beta, self._soft)
-        return self._soft
+            cluster_mask(embedding, self.weights, self.beta, out)
+        return out

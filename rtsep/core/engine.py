@@ -14,6 +14,7 @@ import numpy as np
 
 from ..config import MAX_CHANNELS, EngineConfig, StftGeometry, geometry_for
 from ..errors import ConfigError
+from .blocks import BlockFifo
 from .candidates import PrimitiveCandidate
 from .confidence import hops_per_update
 from .stft import StreamingSTFT
@@ -42,6 +43,12 @@ class HopTimings:
                 + self.synthesis)
 
 
+# Hops handed to the kernels per call when a caller gives the engine many at once (files).
+# Each kernel steps through them with its state carried exactly, so any batch size gives the
+# same output; 64 hops (0.37 s at the default preset) keeps every buffer small.
+BATCH_HOPS = 64
+
+
 class Engine:
     """Separates vocals from accompaniment hop by hop.
 
@@ -54,9 +61,19 @@ class Engine:
     Candidates (primitive clustering, models) each give a mask per hop; the switcher picks one
     by confidence and crossfades. A candidate with look-ahead sees ``lookahead_frames`` more
     frames; the engine then delays the spectrum to match and adds that to the latency.
+
+    ``process_hops`` runs up to ``BATCH_HOPS`` consecutive hops per call: each stage (STFT,
+    every primitive's kernel, Eq. 1, synthesis) handles the whole batch in one call, with
+    state carried exactly, while confidence and switching still advance hop by hop. A single
+    hop (``process_hop``, the live path) is the batch of one, so both are one implementation
+    and give the same samples bit for bit (a test checks it).
+
+    ``track_confidence=False`` skips the streaming confidence where it cannot change the
+    output (one candidate, or ``switch="off"``); ``separate`` uses it, ``live`` shows it.
     """
 
-    def __init__(self, sr: int, channels: int, config: EngineConfig | None = None):
+    def __init__(self, sr: int, channels: int, config: EngineConfig | None = None, *,
+                 track_confidence: bool = True):
         self.config = config or EngineConfig()
         self.config.validate()
         if not (1 <= int(channels) <= MAX_CHANNELS):
@@ -66,29 +83,39 @@ class Engine:
         self.geometry: StftGeometry = geometry_for(self.sr, self.config.preset)
         g = self.geometry
         self.hop = g.hop
-        self.stft = StreamingSTFT(g, self.channels)
+        self.stft = StreamingSTFT(g, self.channels, max_frames=BATCH_HOPS)
         self.candidates = candidates = build_candidates(g, self.config)
         self.switcher = ConfidenceSwitcher(
             [c.name for c in candidates], hop_s=g.hop / g.sr, mode=self.config.switch
         )
         self.confidence_every = hops_per_update(g, self.config.confidence_rate_hz)
+        self._switching = self.config.switch != "off" and len(candidates) > 1
+        self.track_confidence = bool(track_confidence) or self._switching
         self.lookahead_frames = la = max(c.lookahead_frames for c in candidates)
         self.latency_samples = g.latency_samples + la * g.hop
         # ``process_hop`` returns the hop that entered ``hop_delay_samples`` ago (one hop of
         # synthesis delay plus the look-ahead); ``process`` adds ``hop - 1`` samples of FIFO.
         self.hop_delay_samples = (1 + la) * g.hop
-        # spectra wait ``la`` hops for the look-ahead candidates' masks; masks of candidates
-        # with less look-ahead wait the difference
-        self._spectra = np.zeros((la + 1, self.channels, g.n_bins), dtype=complex)
-        self._masks = [np.zeros((la - c.lookahead_frames + 1, g.n_bins)) for c in candidates]
-        self._outputs: list = [None] * len(candidates)
-        # the input hops whose vocals are not out yet, oldest at ``_dry_pos``
-        self._dry = np.zeros((la + 1, self.channels, g.hop))
-        self._karaoke = np.zeros((self.channels, g.hop))
+        C, F, bins = self.channels, BATCH_HOPS, g.n_bins
+        # Delay lines as "history + batch" buffers: the first rows are the frames (or hops)
+        # still waiting from earlier calls. Spectra wait ``la`` frames for the look-ahead
+        # candidates' masks; a candidate with less look-ahead has its masks wait the difference.
+        self._spectra = np.zeros((C, la + F, bins), dtype=complex)
+        self._mask_delay = [la - c.lookahead_frames for c in candidates]
+        self._cand_masks = [np.zeros((d + F, bins)) for d in self._mask_delay]
+        self._ran = [False] * len(candidates)
+        # the input hops whose vocals are not out yet, then the batch's own
+        self._dry = np.zeros((C, (la + 1 + F) * g.hop))
+        self._karaoke = np.zeros((C, F * g.hop))
         self.timings = HopTimings()
-        self._mask = np.zeros(g.n_bins)
-        self._soft = np.zeros(g.n_bins)
-        self._in = np.zeros((self.channels, g.hop))
+        self._mask = np.zeros(bins)  # the mask applied to the latest hop
+        self._masks = np.zeros((F, bins))  # the masks applied to the hops of a batch
+        self._weights = np.zeros((F, len(candidates)))
+        self._term = np.zeros((F, bins))
+        self._abs = np.zeros((C, F, bins))
+        self._masked = np.zeros((C, F, bins), dtype=complex)
+        self._mags = np.zeros((F, bins))
+        self._blocks = BlockFifo(self.process_hops, C, g.hop, BATCH_HOPS)
         self.reset()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -105,15 +132,11 @@ class Engine:
             c.reset()
         self.switcher.reset()
         self._spectra.fill(0.0)
-        for m in self._masks:
+        for m in self._cand_masks:
             m.fill(0.0)
         self._mask.fill(1.0 if self.config.bypass else 0.0)
         self._dry.fill(0.0)
-        self._dry_pos = 0
-        self._in_fill = 0
-        prime = self.hop - 1
-        self._out_v = np.zeros((self.channels, prime))
-        self._out_k = np.zeros((self.channels, prime))
+        self._blocks.reset()
         self.hops_processed = 0
         self.cheap_hops = 0
 
@@ -149,72 +172,120 @@ class Engine:
         call overwrites. ``cheap=True`` reuses the last mask instead of running the candidates:
         the degraded path used when the live worker is late.
         """
+        return self.process_hops(hop_samples, cheap)
+
+    def process_hops(self, hops: np.ndarray, cheap: bool = False
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """``process_hop`` for 1 to ``BATCH_HOPS`` consecutive hops ``(channels, B * hop)``.
+
+        Returns ``(vocals, karaoke)`` ``(channels, B * hop)``, views valid until the next call;
+        bit for bit what B calls of ``process_hop`` return. Timings are for the whole batch.
+        """
         t0 = time.perf_counter()
-        spectrum = self.stft.analysis(hop_samples)
+        spectra = self.stft.analysis_many(hops)  # (channels, B, bins)
+        B = spectra.shape[1]
+        mags = self._mags[:B]
         if self.channels == 1:
-            mag = np.abs(spectrum[0])
-        else:
-            mag = np.abs(spectrum).mean(axis=0)
+            np.abs(spectra[0], out=mags)
+        else:  # the channels' mean magnitude (numpy's mean: sum in order, then divide)
+            absolute = self._abs[:, :B]
+            np.abs(spectra, out=absolute)
+            np.add.reduce(absolute, axis=0, out=mags)
+            np.divide(mags, self.channels, out=mags)
         t1 = time.perf_counter()
         tm = self.timings
         tm.primitives = tm.models = tm.confidence = tm.mix = 0.0
-        if cheap and not self.config.bypass:
-            self.cheap_hops += 1
-        elif not self.config.bypass:
-            self._update_mask(mag)
+        masks = self._masks[:B]
+        if self.config.bypass or cheap:
+            masks[:] = self._mask
+            if cheap and not self.config.bypass:
+                self.cheap_hops += B
+            self.hops_processed += B
+        else:
+            self._update_masks(mags, masks)
         t2 = time.perf_counter()
-        if self.lookahead_frames:
-            self._spectra[:-1] = self._spectra[1:]
-            self._spectra[-1] = spectrum
-            spectrum = self._spectra[0]
-        vocals = self.stft.synthesis(spectrum * self._mask)
-        dry = self._dry[self._dry_pos]
-        np.subtract(dry, vocals, out=self._karaoke)
-        dry[:] = hop_samples
-        self._dry_pos = (self._dry_pos + 1) % self._dry.shape[0]
+        la = self.lookahead_frames
+        if la:
+            self._spectra[:, la : la + B] = spectra
+            spectra = self._spectra[:, :B]
+        masked = self._masked[:, :B]
+        # real and imaginary parts times the real mask: the same values as a complex product,
+        # without the casting buffer numpy would allocate for one
+        np.multiply(spectra.real, masks, out=masked.real)
+        np.multiply(spectra.imag, masks, out=masked.imag)
+        if la:
+            self._spectra[:, :la] = self._spectra[:, B : B + la]
+        vocals = self.stft.synthesis_many(masked)
+        n = B * self.hop
+        lag = (la + 1) * self.hop
+        dry = self._dry
+        dry[:, lag : lag + n] = hops
+        karaoke = self._karaoke[:, :n]
+        np.subtract(dry[:, :n], vocals, out=karaoke)
+        dry[:, :lag] = dry[:, n : n + lag]
         tm.stft = t1 - t0
         tm.synthesis = time.perf_counter() - t2
-        self.hops_processed += 1
-        return vocals, self._karaoke
+        return vocals, karaoke
 
-    def _update_mask(self, mag: np.ndarray) -> None:
-        """Run the candidates on one frame's magnitude ``(bins,)``; leave the mask in ``_mask``.
+    def _update_masks(self, mags: np.ndarray, masks: np.ndarray) -> None:
+        """Run the candidates on B frames' magnitudes ``(B, bins)``; fill ``masks`` ``(B, bins)``
+        with the masks to apply and leave the last one in ``_mask``.
 
-        Fills the ``primitives``, ``models``, ``confidence`` and ``mix`` timings.
+        Each candidate computes its B masks in one call; confidence, switching and the blend
+        then advance hop by hop, as they would with one hop per call. Fills the
+        ``primitives``, ``models``, ``confidence`` and ``mix`` timings.
         """
         tm = self.timings
+        B = mags.shape[0]
         run_all = self.switcher.mode != "off"
-        outputs = self._outputs
+        ran = self._ran
         for i, c in enumerate(self.candidates):
-            if not run_all and i != self.switcher.active:
-                outputs[i] = None
+            ran[i] = run_all or i == self.switcher.active
+            if not ran[i]:
                 continue
-            mask = c.step(mag)
+            out = c.step_many(mags)
             if c.kind == "model":
                 tm.models += c.compute_s
             else:
                 tm.primitives += c.compute_s
-            tm.confidence += c.confidence_s
-            ring = self._masks[i]
-            if ring.shape[0] > 1:
-                ring[:-1] = ring[1:]
-            ring[-1] = mask
-            outputs[i] = ring[0]
+            d = self._mask_delay[i]
+            ring = self._cand_masks[i]
+            ring[d : d + B] = out
         t0 = time.perf_counter()
-        if (run_all and len(self.candidates) > 1
-                and self.hops_processed % self.confidence_every == 0):
-            self.switcher.observe([c.confidence.value for c in self.candidates])
-        weights = self.switcher.advance()
-        soft = self._soft
-        soft.fill(0.0)
-        for w, out in zip(weights, outputs):
-            if w > 0.0 and out is not None:
-                soft += w * out
-        if self.config.alpha is None:
-            self._mask[:] = soft
-        else:  # Deep Karaoke (paper 003): binary mask where the posterior exceeds alpha
-            np.greater(soft, self.config.alpha, out=self._mask)
-        tm.mix = time.perf_counter() - t0
+        weights = self._weights[:B]
+        track = self.track_confidence
+        for b in range(B):
+            if track:
+                for i, c in enumerate(self.candidates):
+                    if ran[i]:
+                        c.push_confidence(b)
+            if self._switching and self.hops_processed % self.confidence_every == 0:
+                self.switcher.observe([c.confidence.value for c in self.candidates])
+            weights[b] = self.switcher.advance()
+            self.hops_processed += 1
+        if track:
+            tm.confidence += sum(c.confidence_s for i, c in enumerate(self.candidates) if ran[i])
+        masks.fill(0.0)
+        term = self._term[:B]
+        for i in range(len(self.candidates)):
+            if not ran[i]:
+                continue
+            w = weights[:, i : i + 1]
+            np.multiply(w, self._cand_masks[i][:B], out=term)
+            if w.min() > 0.0:
+                np.add(masks, term, out=masks)
+            else:  # a hop where this candidate weighs nothing takes nothing from it
+                for b in range(B):
+                    if w[b, 0] > 0.0:
+                        np.add(masks[b], term[b], out=masks[b])
+        for i, d in enumerate(self._mask_delay):
+            if d and ran[i]:
+                ring = self._cand_masks[i]
+                ring[:d] = ring[B : B + d]
+        if self.config.alpha is not None:  # Deep Karaoke (paper 003): binary where p > alpha
+            np.greater(masks, self.config.alpha, out=masks)
+        self._mask[:] = masks[B - 1]
+        tm.mix = time.perf_counter() - t0 - (tm.confidence if track else 0.0)
 
     def frame_mask(self, mag: np.ndarray) -> np.ndarray:
         """The mask the engine applies for a frame of magnitude ``mag`` ``(bins,)``.
@@ -223,37 +294,27 @@ class Engine:
         path (``rtsep.core.offline``), which does its own STFT. With look-ahead, the mask
         returned belongs to the frame ``lookahead_frames`` hops earlier.
         """
-        if not self.config.bypass:
-            self._update_mask(mag)
-        self.hops_processed += 1
+        if self.config.bypass:
+            self.hops_processed += 1
+        else:
+            mags = self._mags[:1]
+            mags[0] = mag
+            self._update_masks(mags, self._masks[:1])
         return self._mask
 
     # -- any block size ----------------------------------------------------------------------
     def process(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Feed ``(channels, n)`` samples, get ``(vocals, karaoke)`` of the same shape."""
+        """Feed ``(channels, n)`` samples, get ``(vocals, karaoke)`` of the same shape.
+
+        Whole hops go to ``process_hops`` up to ``BATCH_HOPS`` at a time
+        (``rtsep.core.blocks``); the result does not depend on how the signal is cut.
+        """
         block = np.asarray(block, dtype=np.float64)
         if block.ndim != 2 or block.shape[0] != self.channels:
             raise ConfigError(
                 f"expected a block of shape (channels={self.channels}, samples), got {block.shape}"
             )
-        n = block.shape[1]
-        hop = self.hop
-        produced_v, produced_k = [self._out_v], [self._out_k]
-        pos = 0
-        while pos < n:
-            take = min(hop - self._in_fill, n - pos)
-            self._in[:, self._in_fill : self._in_fill + take] = block[:, pos : pos + take]
-            self._in_fill += take
-            pos += take
-            if self._in_fill == hop:
-                self._in_fill = 0
-                v, k = self.process_hop(self._in)
-                produced_v.append(v.copy())
-                produced_k.append(k.copy())
-        vocals = np.concatenate(produced_v, axis=1)
-        karaoke = np.concatenate(produced_k, axis=1)
-        self._out_v, self._out_k = vocals[:, n:], karaoke[:, n:]
-        return vocals[:, :n], karaoke[:, :n]
+        return self._blocks.process(block)
 
 
 def build_candidates(geometry: StftGeometry, config: EngineConfig) -> list:

@@ -23,11 +23,25 @@ def load_model_candidates(names, geometry: StftGeometry, config: EngineConfig) -
         stem = resolve(name)
         backend, meta = load_backend(stem, config.backend, expect_n_bins=geometry.n_bins)
         lookahead = int(meta.get("latency", {}).get("lookahead_frames", 0))
-        candidates.append(ModelCandidate(
+        candidate = ModelCandidate(
             name=stem.name, backend=backend, geometry=geometry, config=config,
             embedding_dims=backend.emb_dim, lookahead_frames=lookahead,
-        ))
+        )
+        # the weights' digest, checked against the file when it was loaded: a run that loads
+        # the model again later (another worker) can tell whether the file changed meanwhile
+        candidate.sha256 = str(meta["weights"]["sha256"])
+        candidates.append(candidate)
     return candidates
+
+
+def model_digests(config: EngineConfig) -> dict[str, str]:
+    """``{model name: sha256 of its weights}`` as the model files say now (JSON only)."""
+    from models.catalog import resolve
+    from models.io import read_meta
+
+    config = resolve_default(config)
+    return {resolve(name).name: str(read_meta(resolve(name))["weights"]["sha256"])
+            for name in config.models}
 
 
 def default_model() -> str | None:

@@ -10,10 +10,12 @@ from ..io.atomic import atomic_write
 
 
 def plot_separation(mixture: np.ndarray, vocals: np.ndarray, karaoke: np.ndarray, sr: int,
-                    path: str | Path, max_seconds: float = 30.0) -> Path:
+                    path: str | Path, max_seconds: float = 30.0, into: str | Path | None = None
+                    ) -> Path:
     """Write a PNG with three log-frequency spectrograms (first ``max_seconds``), atomically.
 
     Shapes: each signal is ``(channels, samples)``; channels are averaged for the picture.
+    ``into``: a temporary of the caller's atomic set to fill instead (it publishes it).
     """
     import matplotlib
 
@@ -38,7 +40,10 @@ def plot_separation(mixture: np.ndarray, vocals: np.ndarray, karaoke: np.ndarray
         ax.set_title(title)
     axes[-1].set_xlabel("seconds")
     try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
+        if into is not None:
+            fig.savefig(str(into), dpi=90, format="png")
+        else:
+            atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
     finally:
         plt.close(fig)
     return path

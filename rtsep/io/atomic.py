@@ -9,6 +9,13 @@ becomes a one-line :class:`~rtsep.errors.OutputError` naming the file.
 
 Temporary names end in ``.tmp``, so writers that guess a format from the suffix (matplotlib,
 soundfile) must be told the format.
+
+``AtomicSet`` is the incremental form: it creates the temporaries up front (so a folder that
+cannot be written fails before any work), lets the caller fill them over time (audio streamed
+block by block), and ``commit()`` renames them all into place; leaving the block without
+committing (an error, an interruption) removes them. ``atomic_write_set`` is ``AtomicSet``
+with one writer per file. Publishing and cleaning up are ``rtsep.interrupt.critical``: a
+Ctrl-C or SIGTERM there waits until the set is whole (or gone).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import OutputError
+from ..interrupt import critical
 
 # Read once: os.umask can only be read by setting it, which is not safe across threads.
 _UMASK = os.umask(0o022)
@@ -37,9 +45,27 @@ def _reason(exc: OSError) -> str:
     return " ".join(str(exc.strerror or exc).split())
 
 
-def _temporary_beside(path: Path) -> Path:
+def _file_in_the_way(path: Path) -> Path | None:
+    """The first of ``path``'s parents that exists but is not a folder, if any."""
+    for parent in reversed(path.parents):
+        if parent.exists() and not parent.is_dir():
+            return parent
+    return None
+
+
+def _temporary_beside(path: Path, created: list | None = None) -> Path:
+    """A new empty temporary in ``path``'s folder (made if missing; the folders made are
+    appended to ``created``, outermost first)."""
+    blocker = _file_in_the_way(path)
+    if blocker is not None:
+        raise OutputError(f"cannot write {path}: {blocker} is a file, not a folder")
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: a folder of that name is in the way")
+    missing = [p for p in reversed(path.parents) if not p.exists()]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if created is not None:
+            created.extend(missing)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
@@ -57,30 +83,90 @@ def _settle(tmp: Path) -> None:
     os.chmod(tmp, readable_mode())
 
 
+class AtomicSet:
+    """Files filled over time in temporaries beside their targets, published together.
+
+    ::
+
+        with AtomicSet([a, b]) as files:
+            write_into(files.temp(a)); write_into(files.temp(b))
+            files.commit()            # both appear; without it, neither does
+
+    An ``OSError`` while creating, settling or renaming becomes an ``OutputError`` naming the
+    file; the caller's own writers should raise ``OSError`` (or ``OutputError``) too.
+    """
+
+    def __init__(self, paths):
+        self.paths = [Path(p) for p in paths]
+        if len(set(self.paths)) != len(self.paths):
+            raise OutputError(f"the same output is named twice in {[str(p) for p in self.paths]}")
+        self._temps: dict[Path, Path] = {}
+        self._created: list[Path] = []  # folders made for the set, removed if it fails
+        self.committed = False
+
+    def __enter__(self) -> "AtomicSet":
+        try:
+            for path in self.paths:
+                with critical():  # a file made but not yet recorded could not be removed
+                    self._temps[path] = _temporary_beside(path, self._created)
+        except BaseException:
+            self._cleanup()
+            raise
+        return self
+
+    def temp(self, path) -> Path:
+        """The temporary that becomes ``path`` on commit."""
+        return self._temps[Path(path)]
+
+    def commit(self) -> list[Path]:
+        """Make every temporary durable, then rename them all into place."""
+        current = None
+        try:
+            for path, tmp in self._temps.items():
+                current = path
+                _settle(tmp)
+            with critical():
+                for path, tmp in self._temps.items():
+                    current = path
+                    os.replace(tmp, path)
+                self.committed = True
+        except OSError as exc:
+            raise OutputError(f"cannot write {current}: {_reason(exc)}") from None
+        return list(self.paths)
+
+    def _cleanup(self) -> None:
+        with critical():
+            for tmp in self._temps.values():
+                try:
+                    tmp.unlink(missing_ok=True)
+                except OSError:
+                    pass
+            if not self.committed:  # leave no empty folder behind either
+                for folder in reversed(self._created):
+                    try:
+                        folder.rmdir()
+                    except OSError:
+                        pass
+
+    def __exit__(self, *exc) -> None:
+        self._cleanup()
+
+
 def atomic_write_set(writes: dict) -> list[Path]:
     """Write several files as a set: ``{path: write}``, ``write(tmp_path)`` fills one file.
 
     Every file is written to a temporary first; only when all succeeded are they renamed into
     place, so a failure never leaves some outputs new and others missing or stale.
     """
-    temps: list[tuple[Path, Path]] = []
-    current = None
-    try:
-        for path, write in writes.items():
-            current = Path(path)
-            tmp = _temporary_beside(current)
-            temps.append((tmp, current))
-            write(str(tmp))
-            _settle(tmp)
-        for tmp, final in temps:
-            current = final
-            os.replace(tmp, final)
-    except OSError as exc:
-        raise OutputError(f"cannot write {current}: {_reason(exc)}") from None
-    finally:
-        for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
-    return [final for _, final in temps]
+    with AtomicSet(writes) as files:
+        current = None
+        try:
+            for path, write in writes.items():
+                current = Path(path)
+                write(str(files.temp(path)))
+        except OSError as exc:
+            raise OutputError(f"cannot write {current}: {_reason(exc)}") from None
+        return files.commit()
 
 
 def atomic_write(path: str | os.PathLike, write: Writer) -> Path:

@@ -10,97 +10,36 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from ..config import MAX_CHANNELS, MAX_SR, MIN_SR
+from ..config import MAX_CHANNELS
 from ..errors import AudioFileError, ConfigError
 from .atomic import atomic_write_set
+from .reader import AudioReader
 
-# libsndfile decodes these itself; anything else goes through ffmpeg.
-_SOUNDFILE_EXTENSIONS = {
-    ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc",
-    ".au", ".snd", ".caf", ".w64", ".rf64", ".raw",
-}
 _WRITE_FORMATS = {".wav": ("WAV", "FLOAT"), ".flac": ("FLAC", "PCM_24"),
                   ".ogg": ("OGG", "VORBIS"), ".aiff": ("AIFF", "FLOAT"), ".aif": ("AIFF", "FLOAT")}
 _PCM_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
-def _decode_with_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
-    """Decode a format libsndfile lacks (m4a, aac, wma, ...) into ``(samples, channels)``."""
-    if shutil.which("ffmpeg") is None:
-        raise AudioFileError(f"cannot decode {path}: not a format soundfile reads, and ffmpeg "
-                             "(needed for it) is not installed")
-    with tempfile.TemporaryDirectory(prefix="rtsep-decode-") as tmp:
-        wav = Path(tmp) / "decoded.wav"
-        # Float output keeps the decoder's full resolution; -vn ignores cover art streams.
-        cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-vn", "-map", "0:a:0",
-               "-c:a", "pcm_f32le", str(wav)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0 or not wav.exists():
-            reason = _one_line(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "")
-            raise AudioFileError(f"cannot decode {path}: not audio rtsep can read ({reason})")
-        try:
-            data, sr = sf.read(str(wav), dtype="float64", always_2d=True)
-        except (sf.LibsndfileError, RuntimeError) as exc:
-            raise AudioFileError(f"cannot decode {path}: {_one_line(exc)}") from None
-    return data, int(sr)
-
-
-def _check_rate_and_channels(path: Path, sr: int, channels: int) -> None:
-    if channels > MAX_CHANNELS:
-        raise AudioFileError(f"{path} has {channels} channels; rtsep reads at most {MAX_CHANNELS}")
-    if not MIN_SR <= sr <= MAX_SR:
-        raise ConfigError(f"{path} has a sample rate of {sr} Hz; supported rates are "
-                          f"{MIN_SR}-{MAX_SR} Hz (resample it first, e.g. with ffmpeg -ar 44100)")
-
-
 def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """Read an audio file as ``(x (channels, samples) float64, sr Hz)``.
+    """Read a whole audio file as ``(x (channels, samples) float64, sr Hz)``.
 
     Raises ``AudioFileError`` for a missing, empty, undecodable or non-finite file, or one with
     more than 64 channels, and ``ConfigError`` for a sample rate outside 8-96 kHz. A silent file
-    is returned as it is (see ``is_silent``).
+    is returned as it is (see ``is_silent``). ``rtsep.io.reader.AudioReader`` reads in blocks.
     """
-    path = Path(path)
-    if not path.exists():
-        raise AudioFileError(f"no such file: {path}")
-    if path.is_dir():
-        raise AudioFileError(f"{path} is a directory, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioFileError(f"{path} is empty (0 bytes)")
-    if not os.access(path, os.R_OK):
-        raise AudioFileError(f"cannot read {path}: permission denied")
-    if path.suffix.lower() in _SOUNDFILE_EXTENSIONS:
-        try:
-            info = sf.info(str(path))
-            _check_rate_and_channels(path, int(info.samplerate), int(info.channels))
-            data, sr = sf.read(str(path), dtype="float64", always_2d=True)
-        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-            raise AudioFileError(f"cannot decode {path}: not audio rtsep can read "
-                                 f"({_one_line(exc)})") from None
-        except OSError as exc:
-            raise AudioFileError(f"cannot read {path}: {_one_line(exc.strerror or exc)}") from None
-    else:
-        data, sr = _decode_with_ffmpeg(path)
-        _check_rate_and_channels(path, sr, data.shape[1])
-    if data.shape[0] == 0:
-        raise AudioFileError(f"{path} holds no audio samples (0 frames)")
-    x = np.ascontiguousarray(data.T)
+    with AudioReader(path) as reader:
+        blocks = list(reader.blocks(1 << 20, check_finite=False))
+        sr, name = reader.sr, reader.name
+    x = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
     bad = ~np.isfinite(x)
     if bad.any():
         first = int(np.argmax(bad.any(axis=0)))
-        raise AudioFileError(f"{path} has {int(bad.sum())} non-finite samples (NaN or Inf), "
+        raise AudioFileError(f"{name} has {int(bad.sum())} non-finite samples (NaN or Inf), "
                              f"the first at {first / sr:.3f} s")
     return x, int(sr)
 

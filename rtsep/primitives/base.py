@@ -4,6 +4,11 @@ Each primitive is an object with ``name``, ``reset()``, ``warmup()`` and
 ``step(mag (bins,)) -> mask (bins,)`` in [0, 1] (1 = vocals) for the newest frame, given the
 magnitude spectrum (mean over channels). Only past and current frames are used. All state is
 allocated in ``__init__``; ``step`` returns an internal buffer that the caller copies.
+
+``step_many(mags (B, bins), out (B, bins))`` steps through B consecutive frames at once. The
+numba primitives run the same per-frame kernel in a loop inside one compiled call (state
+carried exactly, so the masks equal B calls of ``step`` bit for bit, which a test checks);
+``step`` is ``step_many`` on one frame, so there is one implementation of each primitive.
 Durations are given in seconds and frequencies in Hz, and converted with the STFT geometry,
 so every preset and sample rate behaves alike.
 """
@@ -64,19 +69,44 @@ class Primitive:
 
     def step(self, mag: np.ndarray) -> np.ndarray:
         """Vocal mask ``(bins,)`` of the newest frame, from its magnitude ``mag`` ``(bins,)``."""
-        # numba does not check bounds: a frame of the wrong size would read past the end
         if mag.shape != self._out.shape or mag.dtype != np.float64:
-            raise ConfigError(
-                f"{self.name}: expected a float64 magnitude frame of shape ({self.n_bins},), "
-                f"got {mag.dtype} {mag.shape}"
-            )
+            self._reject(mag)
+        if not mag.flags.c_contiguous:
+            np.copyto(self._clean, mag)
+            mag = self._clean
+        out = self._out[None]
+        self.step_many(mag[None], out)
+        return self._out
+
+    def step_many(self, mags: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Masks of consecutive frames: ``mags`` ``(B, bins)`` into ``out`` ``(B, bins)``.
+
+        Both must be C-contiguous float64. Returns ``out``.
+        """
+        # numba does not check bounds: a frame of the wrong size would read past the end
+        if (mags.ndim != 2 or mags.shape[1] != self.n_bins or mags.dtype != np.float64
+                or not mags.flags.c_contiguous):
+            self._reject(mags)
+        if out.shape != mags.shape or out.dtype != np.float64 or not out.flags.c_contiguous:
+            raise ConfigError(f"{self.name}: out must be C-contiguous float64 {mags.shape}")
         # A NaN or inf stored in a history (a sorted median window, the REPET ring) would spoil
         # every later frame, not just this one; one sum (no allocation) detects it.
-        if not math.isfinite(mag.sum()):
-            np.copyto(self._clean, mag)
-            self._clean[~np.isfinite(self._clean)] = 0.0
-            mag = self._clean
-        return self._step(mag)
+        if not math.isfinite(mags.sum()):
+            mags = np.where(np.isfinite(mags), mags, 0.0)
+        self._steps(mags, out)
+        return out
+
+    def _reject(self, mag: np.ndarray) -> None:
+        raise ConfigError(
+            f"{self.name}: expected float64 magnitude frames of {self.n_bins} bins, "
+            f"got {mag.dtype} {mag.shape} (expected ({self.n_bins},))"
+        )
+
+    def _steps(self, mags: np.ndarray, out: np.ndarray) -> None:
+        """Fill ``out[i]`` with the mask of ``mags[i]``, frame after frame; the numba
+        primitives override this with one kernel call. ``mags`` holds finite values."""
+        for i in range(mags.shape[0]):
+            np.copyto(out[i], self._step(mags[i]))
 
     def _step(self, mag: np.ndarray) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError

@@ -6,9 +6,7 @@ import numpy as np
 
 # The private (unchecked) kernels: buffers are allocated here with the right shapes, and
 # ``step`` checks the one array that comes from outside (see ``base.Primitive.step``).
-from kernels.hpss import _hpss_combine as hpss_combine
-from kernels.medians import _freq_median as freq_median
-from kernels.medians import _time_median_step as time_median_step
+from kernels.hpss import _hpss_steps as hpss_steps
 
 from ..config import StftGeometry
 from .base import Primitive, frames_for
@@ -51,13 +49,9 @@ class Hpss(Primitive):
             a.fill(0.0)
         self._frame = 0
 
-    def _step(self, mag: np.ndarray) -> np.ndarray:
-        t = self._frame
-        time_median_step(mag, self._h_ring, self._h_sorted, t % self.harm_len, self.harm)
-        if t % self.stable_every == 0:
-            slot = (t // self.stable_every) % self.stable_len
-            time_median_step(mag, self._s_ring, self._s_sorted, slot, self.stable)
-        freq_median(mag, self.perc_half, self._scratch, self.perc)
-        hpss_combine(self.harm, self.stable, self.perc, self.power, self._out)
-        self._frame = t + 1
-        return self._out
+    def _steps(self, mags: np.ndarray, out: np.ndarray) -> None:
+        self._frame = hpss_steps(
+            mags, self._h_ring, self._h_sorted, self._s_ring, self._s_sorted, self.stable_every,
+            self.perc_half, self._scratch, self.harm, self.stable, self.perc, self.power,
+            self._frame, out,
+        )

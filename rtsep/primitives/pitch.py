@@ -6,10 +6,9 @@ import math
 
 import numpy as np
 
-# The private (unchecked) kernels: buffers are allocated here with the right shapes, and
-# ``step`` checks the one array that comes from outside (see ``base.Primitive.step``).
-from kernels.harmonic import _harmonic_salience as harmonic_salience
-from kernels.harmonic import _whiten as whiten
+# The private (unchecked) kernel: buffers are allocated here with the right shapes, and
+# ``step_many`` checks the one array that comes from outside (see ``base.Primitive``).
+from kernels.pitch import _pitch_steps as pitch_steps
 
 from ..config import StftGeometry
 from .comb import HarmonicComb
@@ -39,7 +38,7 @@ class Pitch(HarmonicComb):
         self.bins_per_octave = int(bins_per_octave)
         self.cand_hz = fmin * 2.0 ** (np.arange(n_cand) / bins_per_octave)
         self.cand_bins = self.cand_hz / self.bin_hz
-        self._cand_st = 12.0 * np.log2(self.cand_hz)
+        self.cand_st = 12.0 * np.log2(self.cand_hz)
         self.harm_weights = harm_decay ** np.arange(n_harmonics, dtype=np.float64)
         self.lo_bin = max(1, int(fmin / self.bin_hz))
         self.hi_bin = int(self.max_bin)
@@ -50,7 +49,6 @@ class Pitch(HarmonicComb):
         self._comp = np.zeros(self.n_bins)
         self._white = np.zeros(self.n_bins)
         self.salience = np.zeros(n_cand)
-        self._bonus = np.zeros(n_cand)
         self.reset()
 
     def reset(self) -> None:
@@ -59,40 +57,14 @@ class Pitch(HarmonicComb):
         self._n_f0 = 0
         self._f0_bins.fill(0.0)
 
-    def _step(self, mag: np.ndarray) -> np.ndarray:
-        np.sqrt(mag, out=self._comp)
-        whiten(self._comp, self.whiten_half, self._white)
-        harmonic_salience(self._white, self.cand_bins, self.harm_weights, self.salience)
-        floor = self._white[self.lo_bin : self.hi_bin].mean()
-        if self.f0_hz > 0 and self.continuity > 0:
-            prev_st = 12.0 * math.log2(self.f0_hz)
-            np.subtract(self._cand_st, prev_st, out=self._bonus)
-            np.divide(self._bonus, self.continuity_st, out=self._bonus)
-            np.square(self._bonus, out=self._bonus)
-            np.multiply(self._bonus, -0.5, out=self._bonus)
-            np.exp(self._bonus, out=self._bonus)
-            np.multiply(self._bonus, self.continuity, out=self._bonus)
-            np.add(self._bonus, 1.0, out=self._bonus)
-            np.multiply(self.salience, self._bonus, out=self.salience)
-        best = int(np.argmax(self.salience))
-        ratio = self.salience[best] / floor if floor > 0 else 0.0
-        span = self.voicing_hi - self.voicing_lo
-        self.voicing = min(1.0, max(0.0, (ratio - self.voicing_lo) / span))
-        if self.voicing <= 0.0:
-            self.f0_hz = 0.0
-            self._out.fill(0.0)
-            return self._out
-        shift = 0.0
-        if 0 < best < self.salience.shape[0] - 1:
-            a, b, c = self.salience[best - 1], self.salience[best], self.salience[best + 1]
-            den = a - 2.0 * b + c
-            if den < 0.0:
-                shift = min(0.5, max(-0.5, 0.5 * (a - c) / den))
-        ratio_f = 2.0 ** (shift / self.bins_per_octave)
-        self.f0_hz = float(self.cand_hz[best]) * ratio_f
-        self._f0_bins[0] = self.cand_bins[best] * ratio_f
-        self._n_f0 = 1
-        self._comb()
-        if self.voicing < 1.0:
-            np.multiply(self._out, self.voicing, out=self._out)
-        return self._out
+    def _steps(self, mags: np.ndarray, out: np.ndarray) -> None:
+        # the whole frame step is one kernel (kernels.pitch; its numpy twin is
+        # kernels.pitch.pitch_frame_ref)
+        self.f0_hz, self.voicing = pitch_steps(
+            mags, self.f0_hz, self.whiten_half, self.cand_bins, self.cand_hz, self.cand_st,
+            self.harm_weights, self.lo_bin, self.hi_bin, self.voicing_lo, self.voicing_hi,
+            self.continuity, self.continuity_st, float(self.bins_per_octave), self.max_bin,
+            self.width_bins, self.width_rel, self._comp, self._white, self.salience,
+            self._f0_bins, out,
+        )
+        self._n_f0 = 1 if self.f0_hz > 0.0 else 0

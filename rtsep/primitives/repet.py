@@ -6,9 +6,8 @@ import numpy as np
 
 # The private (unchecked) kernels: buffers are allocated here with the right shapes, and
 # ``step`` checks the one array that comes from outside (see ``base.Primitive.step``).
-from kernels.repet import _compress_frame as compress_frame
-from kernels.repet import _repet_step as repet_step
-from kernels.repet import band_edges
+from kernels.repet import _repet_steps as repet_steps
+from kernels.repet import band_edges, median_networks
 
 from ..config import StftGeometry
 from .base import Primitive, frames_for
@@ -42,6 +41,7 @@ class RepetSim(Primitive):
         self._sims = np.zeros(self.n_slots)
         self._chosen = np.zeros(self.max_k, dtype=np.int64)
         self._gathered = np.zeros((self.max_k, self.n_bins))
+        self._net_pairs, self._net_starts = median_networks(self.max_k)
         self.reset()
 
     def reset(self) -> None:
@@ -51,13 +51,9 @@ class RepetSim(Primitive):
         self._count = 0
         self.n_neighbours = 0
 
-    def _step(self, mag: np.ndarray) -> np.ndarray:
-        compress_frame(mag, self.edges, self._comp)
-        self.n_neighbours = repet_step(
-            mag, self._comp, self._hist_mag, self._hist_comp, self._pos, self._count,
-            self.min_dist, self.max_k, self.threshold, self.power, self._sims, self._chosen,
-            self._gathered, self._out,
+    def _steps(self, mags: np.ndarray, out: np.ndarray) -> None:
+        self._pos, self._count, self.n_neighbours = repet_steps(
+            mags, self.edges, self._comp, self._hist_mag, self._hist_comp, self._pos,
+            self._count, self.min_dist, self.max_k, self.threshold, self.power, self._sims,
+            self._chosen, self._gathered, self._net_pairs, self._net_starts, out,
         )
-        self._pos = (self._pos + 1) % self.n_slots
-        self._count = min(self._count + 1, self.n_slots)
-        return self._out
