@@ -4,8 +4,9 @@ The one writer for everything rtsep and its recipes write (audio, JSON, text, pi
 files, ONNX exports). A reader, or a crash, never sees half a file; a failed write leaves the
 old file, if any, in place and no temporary behind. The data is fsynced before the rename, so a
 power cut cannot leave an empty file under the final name. Results get the permissions a plain
-``open`` would give (mkstemp's 0600 would hide outputs from other users). Any ``OSError``
-becomes a one-line :class:`~rtsep.errors.OutputError` naming the file.
+``open`` would give (mkstemp's 0600 would hide outputs from other users). A stop signal
+(``rtsep.interrupts``) during the renames waits for the last one, so a set is never half new.
+Any ``OSError`` becomes a one-line :class:`~rtsep.errors.OutputError` naming the file.
 
 Temporary names end in ``.tmp``, so writers that guess a format from the suffix (matplotlib,
 soundfile) must be told the format.
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import OutputError
+from ..interrupts import deferred, held
 
 # Read once: os.umask can only be read by setting it, which is not safe across threads.
 _UMASK = os.umask(0o022)
@@ -68,19 +70,34 @@ def atomic_write_set(writes: dict) -> list[Path]:
     try:
         for path, write in writes.items():
             current = Path(path)
-            tmp = _temporary_beside(current)
-            temps.append((tmp, current))
-            write(str(tmp))
-            _settle(tmp)
-        for tmp, final in temps:
-            current = final
-            os.replace(tmp, final)
+            with deferred():  # a Ctrl-C must not come between creating a temporary and noting it
+                temps.append((_temporary_beside(current), current))
+            write(str(temps[-1][0]))
+            _settle(temps[-1][0])
+        with deferred():  # all renamed or none: a stop signal waits for the last rename
+            for tmp, final in temps:
+                current = final
+                os.replace(tmp, final)
     except OSError as exc:
         raise OutputError(f"cannot write {current}: {_reason(exc)}") from None
     finally:
-        for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
+        with held():  # the clean-up runs to its end; a signal is raised by whoever holds it
+            for tmp, _ in temps:
+                tmp.unlink(missing_ok=True)
     return [final for _, final in temps]
+
+
+def check_writable(*paths) -> None:
+    """Fail now, with the ``OutputError`` a write would give, if a path cannot be written.
+
+    For outputs written at the end of long work (an evaluation, a live session's statistics):
+    a read-only folder is reported before the work, not after it. Creates missing parent
+    folders, as the writer would; leaves no file behind.
+    """
+    for path in paths:
+        if path is not None:
+            with deferred():  # a probe file never outlives a Ctrl-C
+                _temporary_beside(Path(path)).unlink(missing_ok=True)
 
 
 def atomic_write(path: str | os.PathLike, write: Writer) -> Path:
