@@ -27,6 +27,42 @@ def open_stream(session):
         raise DeviceError(f"cannot open the audio stream at {session.sr} Hz: {msg}; {HINT}") from None
 
 
+def start_stream(session) -> None:
+    """Start ``session.stream``; a failure (its server died after the stream opened) is a
+    ``DeviceError``, and the stream is then never touched again (see :func:`abandon`)."""
+    import sounddevice as sd
+
+    try:
+        session.stream.start()
+    except sd.PortAudioError as exc:
+        abandon(session)
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DeviceError(f"the audio device stopped before the stream started ({msg}; "
+                          f"has its server stopped?); {HINT}") from None
+
+
+def abandon(session) -> None:
+    """Leave a stream whose device or server is gone as it is, for the OS to free at exit.
+
+    PortAudio's JACK code asserts when it unregisters ports of a dead server: closing such a
+    stream, or terminating PortAudio at exit, would abort the process (exit status -6).
+    """
+    session._device_lost = True
+    skip_portaudio_exit_handler()
+
+
+def is_jack_stream(stream) -> bool:
+    """True when ``stream`` runs on the JACK host API."""
+    import sounddevice as sd
+
+    try:
+        devices = stream.device if isinstance(stream.device, tuple) else (stream.device,)
+        apis = {sd.query_hostapis(sd.query_devices(d)["hostapi"])["name"] for d in devices}
+    except (sd.PortAudioError, ValueError, TypeError):
+        return False
+    return any("jack" in name.lower() for name in apis)
+
+
 def stream_xrun_flags(status) -> bool:
     """True when PortAudio reports lost or invented frames in a callback's ``status``."""
     return bool(status.input_overflow or status.input_underflow
