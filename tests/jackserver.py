@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -126,6 +127,7 @@ class JackServer:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=5)
+        crashed = self.proc.returncode == -signal.SIGKILL
         self.proc = None
         # A client that outlives its server (one test kills the server on purpose) cannot
         # remove its semaphore; the server's files go with it so runs do not litter /dev/shm.
@@ -133,9 +135,29 @@ class JackServer:
             leftover.unlink(missing_ok=True)
         if self.log_path is not None:
             self.log_path.unlink(missing_ok=True)
+        if crashed:
+            self._reclaim()
+
+    def _reclaim(self) -> None:
+        """Free the registry slot of a server that was killed.
+
+        JACK keeps at most 8 servers per user in /dev/shm/jack-shm-registry and frees a dead
+        server's slot only when a server of the same name starts: killed servers under fresh
+        names would fill it, and every jackd on the machine would then fail ("Too many servers
+        already active"). A server of the same name started and stopped cleanly frees it.
+        """
+        twin = JackServer(self.rate, self.period, self.channels)
+        twin.name = self.name
+        try:
+            twin.start()
+        except RuntimeError:
+            return
+        twin.stop()
 
     def kill(self) -> None:
-        """Kill the server abruptly (SIGKILL, as a crash would), leaving clients behind."""
+        """Kill the server abruptly (SIGKILL, as a crash would), leaving clients behind.
+
+        ``stop()`` afterwards frees what the dead server left (see ``_reclaim``)."""
         if self.client is not None:
             self.client.close()
             self.client = None

@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         switch: SwitchOption = "confidence",
         in_channels: Optional[str] = typer.Option(None, "--in-channels", help="Input channels to separate, 1-based: 3-4, or 1 for mono (default: 1-2, with a note when there are more)."),
         blocksize: Optional[int] = typer.Option(None, help="Frames per device callback (default: the JACK period on JACK, else one hop)."),
-        buffer_hops: Optional[int] = typer.Option(None, "--buffer-hops", help="Extra hops of output buffering against compute and scheduling jitter (default: 5 ms or more: 1 hop at the default preset, 2 at low-latency)."),
+        buffer_hops: Optional[int] = typer.Option(None, "--buffer-hops", help="Extra hops of output buffering against compute and scheduling jitter (default: 10 ms or more: 2 hops at the default preset, 4 at low-latency)."),
         seconds: Optional[float] = typer.Option(None, help="Stop after this many seconds (default: Ctrl-C or end of file)."),
         stats_json: Optional[Path] = typer.Option(None, "--stats-json", help="Also write the end-of-run summary as JSON."),
         jack_name: Optional[str] = typer.Option(None, "--jack-name", help="JACK client name for this process (ports NAME:in_0, NAME:out_0, ...)."),

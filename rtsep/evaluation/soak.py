@@ -27,15 +27,21 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+HIST_STEP_MS = 0.01  # compute-time histogram: 10 us bins up to HIST_MAX_MS, then one more
+HIST_MAX_MS = 200.0
+
+
 class _Sampler:
-    """The session's ``status`` callback: one timeline row per interval, and every hop's
-    compute time (the session keeps only the last 4096)."""
+    """The session's ``status`` callback: one timeline row per interval, and a histogram of
+    every hop's compute time (fixed memory, so the soak's RSS is the session's own; the
+    session keeps only the last 4096 times)."""
 
     def __init__(self, session, interval_s: float, echo=None):
         self.session, self.interval_s, self.echo = session, float(interval_s), echo
         self.rows: list[dict] = []
-        self.timings: list[np.ndarray] = []  # every hop's compute seconds, in chunks
-        self._interval: list[np.ndarray] = []  # the chunks since the last row
+        self.histogram = np.zeros(int(HIST_MAX_MS / HIST_STEP_MS) + 1, dtype=np.int64)
+        self.max_ms = 0.0
+        self._interval: list[np.ndarray] = []  # the hops' times since the last row
         self._hops = 0
         self._next = None
         self._t0 = None
@@ -47,7 +53,10 @@ class _Sampler:
             self._t0, self._next = now, now + self.interval_s
         new = session.recent_timings(session.hops - self._hops)
         self._hops = session.hops
-        self.timings.append(new)
+        ms = new * 1000.0
+        np.add.at(self.histogram, np.minimum((ms / HIST_STEP_MS).astype(np.int64),
+                                             self.histogram.shape[0] - 1), 1)
+        self.max_ms = max(self.max_ms, float(ms.max())) if ms.size else self.max_ms
         self._interval.append(new)
         if now >= self._next:
             self._next += self.interval_s
@@ -100,7 +109,7 @@ def run_soak(session, minutes: float, *, interval_s: float = 10.0, echo=None) ->
     load_start = os.getloadavg()
     summary = session.run(seconds=60.0 * minutes, status=sampler, status_interval=0.5)
     sampler.sample()
-    all_t = np.concatenate(sampler.timings or [np.zeros(0)]) * 1000.0
+    p50, p99 = (histogram_percentile(sampler.histogram, q) for q in (50, 99))
     hop_ms = 1000.0 * session.hop / session.sr
     return {
         "preset": session.engine.config.preset,
@@ -115,17 +124,18 @@ def run_soak(session, minutes: float, *, interval_s: float = 10.0, echo=None) ->
         "latency_ms": summary["latency_ms"],
         "device_latency_ms": summary["device_latency_ms"],
         "worker_scheduling": summary["worker_scheduling"],
+        "callback_scheduling": summary["callback_scheduling"],
+        "main_scheduling": summary["main_scheduling"],
         "duration_s": summary["duration_s"],
         "hops": summary["hops"],
         "xruns": summary["xruns"],
         "xruns_per_10k_hops": 1e4 * summary["xruns"] / max(1, summary["hops"]),
         "device_xruns": summary["device_xruns"],
         "cheap_hops": summary["cheap_hops"],
-        "compute_p50_ms": float(np.median(all_t)) if all_t.size else 0.0,
-        "compute_p99_ms": float(np.percentile(all_t, 99)) if all_t.size else 0.0,
-        "compute_max_ms": float(all_t.max()) if all_t.size else 0.0,
-        "compute_p99_percent_of_hop": (100 * float(np.percentile(all_t, 99)) / hop_ms
-                                       if all_t.size else 0.0),
+        "compute_p50_ms": p50,
+        "compute_p99_ms": p99,
+        "compute_max_ms": sampler.max_ms,
+        "compute_p99_percent_of_hop": 100 * p99 / hop_ms,
         "rss_start_mb": round(rss_start, 1),
         "rss_end_mb": round(rss_mb(), 1),
         "load_start": [round(v, 2) for v in load_start],
@@ -133,6 +143,15 @@ def run_soak(session, minutes: float, *, interval_s: float = 10.0, echo=None) ->
         "stopped_by": summary["stopped_by"],
         "timeline": sampler.rows,
     }
+
+
+def histogram_percentile(histogram: np.ndarray, q: float) -> float:
+    """The ``q``-th percentile (ms, to the bin's upper edge) of a compute-time histogram."""
+    total = int(histogram.sum())
+    if total == 0:
+        return 0.0
+    index = int(np.searchsorted(np.cumsum(histogram), q / 100.0 * total))
+    return (index + 1) * HIST_STEP_MS
 
 
 def format_row(row: dict) -> str:

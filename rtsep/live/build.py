@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import ConfigError, DeviceError
 from .devices import HINT
+from .session import burst_frames
 
 
 def build_session(source: str, *, out: str = "karaoke", device=None, in_device=None,
@@ -59,7 +60,7 @@ def build_session(source: str, *, out: str = "karaoke", device=None, in_device=N
         engine = Engine(sr, x.shape[0], config)
         kw = dict(output_device=out_idx, loop=loop)
         src = x
-    blocksize = _pick_blocksize(blocksize, period, engine.hop, notes)
+    blocksize = _pick_blocksize(blocksize, period, engine.hop, sr, notes)
     hops = default_buffer_hops(engine.hop, sr) if extra_buffer_hops is None else extra_buffer_hops
     session = LiveSession(engine, src, out=out, blocksize=blocksize, extra_buffer_hops=hops,
                           out_channels=out_channels, device_period=period, **kw)
@@ -68,13 +69,15 @@ def build_session(source: str, *, out: str = "karaoke", device=None, in_device=N
 
 
 # Output buffering beyond one period: slack against a late worker or a late device timer. The
-# soak benchmark (BENCHMARKS.md, "Live soak") measured how much a busy 2-core machine needs.
-SLACK_MS = 5.0
+# soak benchmark (BENCHMARKS.md, "Live soak") on the busy 2-core VM: 5.8 ms of slack gave 2
+# xruns per 10,000 hops at the default preset and 19 at low latency; 11.6 ms gave none in 3
+# minutes at either. To be measured again on a quiet machine before it is lowered.
+SLACK_MS = 10.0
 
 
 def default_buffer_hops(hop: int, sr: int) -> int:
     """Extra hops of output buffering for ``--buffer-hops`` unset: at least ``SLACK_MS`` of
-    slack, at least one hop (1 hop of 5.8 ms at the default preset, 2 of 2.9 ms at low
+    slack, at least one hop (2 hops of 5.8 ms at the default preset, 4 of 2.9 ms at low
     latency)."""
     hop_ms = 1000.0 * hop / sr
     return max(1, math.ceil(SLACK_MS / hop_ms - 1e-9))
@@ -115,7 +118,7 @@ def _device_period(out_info: dict) -> int | None:
     return server_period()
 
 
-def _pick_blocksize(blocksize, period, hop: int, notes: list) -> int:
+def _pick_blocksize(blocksize, period, hop: int, sr: int, notes: list) -> int:
     """The callback size: the user's, else the device period when known, else one hop.
 
     A blocksize unlike the device's period makes PortAudio call back in bursts (two callbacks
@@ -123,6 +126,11 @@ def _pick_blocksize(blocksize, period, hop: int, notes: list) -> int:
     burst, and the user is told, because the latency grows with it.
     """
     if blocksize is None:
+        if period and (period > hop or (period % hop and hop % period)):
+            extra = burst_frames(period, None) + hop - math.gcd(period, hop) - hop
+            notes.append(f"the JACK period ({period} frames) does not match the hop ({hop}): "
+                         f"the session buffers a whole period, {1000 * extra / sr:.1f} ms more "
+                         f"than with a period of {hop} (jackd -p {hop})")
         return int(period or hop)
     blocksize = int(blocksize)
     if period and blocksize != period:

@@ -51,6 +51,22 @@ def server_period() -> int | None:
         client.close()
 
 
+def server_alive() -> bool:
+    """True when a JACK server answers (a client can be opened), quietly."""
+    jack = _jack()
+    if jack is None:
+        return False
+    jack.set_error_function(lambda message: None)  # "cannot connect to server" is the answer
+    try:
+        client = _client("rtsep_alive")
+    except jack.JackError:
+        return False
+    finally:
+        jack.set_error_function(None)
+    client.close()
+    return True
+
+
 def connect_ports(pairs, name: str = "rtsep_wire") -> None:
     """Connect each ``(source, destination)`` port pair; existing connections are fine.
 

@@ -29,10 +29,11 @@ import subprocess
 import threading
 
 # Priorities (SCHED_FIFO 1-99): the audio callback above the worker, the worker above the main
-# thread, all below a JACK server (10 by default) and its clients' process threads (9).
-CALLBACK_PRIORITY = 7
-WORKER_PRIORITY = 5
-MAIN_PRIORITY = 2
+# thread, all below a JACK server (10 by default) and its clients' process threads (5 under a
+# jackd -P 10: the session lowers its own below whatever the callback's thread has).
+CALLBACK_PRIORITY = 4
+WORKER_PRIORITY = 3
+MAIN_PRIORITY = 1
 RTKIT = ("org.freedesktop.RealtimeKit1", "/org/freedesktop/RealtimeKit1",
          "org.freedesktop.RealtimeKit1")
 RTTIME_US = 200_000  # real-time CPU a thread may use without sleeping before the kernel objects
@@ -65,6 +66,11 @@ def restore_normal(tid: int | None = None) -> None:
         os.sched_setscheduler(tid or 0, os.SCHED_OTHER, os.sched_param(0))
     except (OSError, AttributeError):
         pass
+
+
+def fifo_priority(tid: int | None = None) -> int:
+    """A thread's real-time priority, 0 when it is not real-time (or unknown)."""
+    return os.sched_getparam(tid or 0).sched_priority if is_realtime(tid) else 0
 
 
 def thread_policy(tid: int | None = None) -> str:

@@ -12,7 +12,16 @@ until it catches up.
 Delay added by the session on top of the device's own buffers, in samples:
 ``measured_latency_samples = engine_delay + priming_samples``: ``process_hop`` returns the
 hop from ``engine_delay`` samples ago (one hop, plus any model look-ahead); the priming covers
-one callback period, the hop remainder and ``extra_buffer_hops``.
+one callback burst (a device period longer than the blocksize brings several callbacks back
+to back), the hop remainder and ``extra_buffer_hops``.
+
+The callback (audited): copies between the device buffers and the preallocated rings, integer
+counters, and once the note of its thread id; no allocation beyond array views (a test
+counts), no lock, no logging, no call into the engine. Its thread, the worker and the main
+thread get real-time scheduling where allowed (``realtime.py``): a thread that holds the GIL
+while preempted would stall the others. A stop signal while streaming is polled, so the stream
+is always closed and the summary made; a JACK server that dies is seen by ``JackWatch`` and
+its stream is never touched again.
 """
 
 from __future__ import annotations
@@ -30,7 +39,8 @@ from ..errors import ConfigError, DeviceError
 from .realtime import (
     CALLBACK_PRIORITY,
     MAIN_PRIORITY,
-    is_realtime,
+    WORKER_PRIORITY,
+    fifo_priority,
     request_realtime,
     restore_normal,
     thread_policy,
@@ -153,6 +163,7 @@ class LiveSession:
         self._capture_pos = 0
         self._last_frames, self._last_progress, self._device_lost = 0, None, False
         self._callback_tid = 0  # the audio callback's thread, as the callback found it
+        self._worker_tid = 0
         self._callback_tid_seen = 0
 
     # -- audio callback: copies only --------------------------------------------------------
@@ -204,7 +215,8 @@ class LiveSession:
     # -- worker: runs the engine off the callback ------------------------------------------
     def _work(self) -> None:
         try:
-            self.scheduling = request_realtime()
+            self._worker_tid = threading.get_native_id()
+            self.scheduling = request_realtime(WORKER_PRIORITY)
             self._work_loop()
         except BaseException as exc:  # reported by run() in the main thread
             self._error = exc
@@ -351,10 +363,20 @@ class LiveSession:
         """Real-time scheduling for the thread that runs the audio callback, unless the audio
         system gave it already (JACK does when its server runs real-time)."""
         tid = self._callback_tid_seen = self._callback_tid
-        if is_realtime(tid):
-            self.callback_scheduling = f"{thread_policy(tid)} (set by the audio system)"
-        else:
+        given = fifo_priority(tid)
+        if not given:
             self.callback_scheduling = request_realtime(CALLBACK_PRIORITY, tid)
+            return
+        self.callback_scheduling = f"{thread_policy(tid)} (set by the audio system)"
+        # Equal FIFO priorities do not preempt each other: stay below the callback.
+        if not self._worker_tid:
+            return
+        worker = fifo_priority(self._worker_tid)
+        if worker >= given:
+            self.scheduling = (request_realtime(given - 1, self._worker_tid) if given > 1
+                               else _normal(self._worker_tid))
+        if fifo_priority() >= max(1, fifo_priority(self._worker_tid)):
+            self.main_scheduling = (request_realtime(given - 2) if given > 2 else _normal(None))
 
     def _check_server(self) -> None:
         """Raise DeviceError at once if the JACK watchdog saw the server go away."""
@@ -402,6 +424,11 @@ class LiveSession:
     def summary(self, wall_seconds: float) -> dict:
         """The end-of-run numbers (see ``rtsep.live.status.session_summary``)."""
         return session_summary(self, wall_seconds)
+
+
+def _normal(tid) -> str:
+    restore_normal(tid)
+    return "normal (the audio callback's real-time priority is too low to stay below)"
 
 
 def burst_frames(blocksize: int, device_period: int | None) -> int:

@@ -23,8 +23,25 @@ def open_stream(session):
         return sd.OutputStream(device=session.output_device, channels=session.device_out_channels,
                                callback=session._output_callback, **kw)
     except (sd.PortAudioError, ValueError) as exc:
+        if _on_jack(session.output_device):
+            from .jackwatch import server_alive
+
+            if not server_alive():  # PortAudio would blame "insufficient memory"
+                raise DeviceError("the JACK server stopped while the audio stream was opening; "
+                                  "restart it and run again") from None
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DeviceError(f"cannot open the audio stream at {session.sr} Hz: {msg}; {HINT}") from None
+
+
+def _on_jack(device) -> bool:
+    """True when ``device`` (an index, or None for the default output) is a JACK device."""
+    import sounddevice as sd
+
+    try:
+        info = sd.query_devices(device, kind="output") if device is None else sd.query_devices(device)
+        return "jack" in sd.query_hostapis(info["hostapi"])["name"].lower()
+    except (sd.PortAudioError, ValueError, TypeError):
+        return False
 
 
 def start_stream(session) -> None:
