@@ -126,9 +126,28 @@ class JackWatch:
 
     def close(self) -> None:
         """Leave the server; a client of a dead server is left for the OS to free."""
-        if not self.gone:
-            jack = _jack()
-            try:
-                self._client.close()
-            except jack.JackError:
-                pass
+        jack = _jack()
+        if self.gone:
+            _forget(self._client)
+            return
+        try:
+            self._client.close()
+        except jack.JackError:
+            pass
+
+
+_forgotten: list = []  # clients of dead servers, kept so that nothing ever closes them
+
+
+def _forget(client) -> None:
+    """Make sure ``client`` (of a server that died) is never closed.
+
+    ``jack_client_close`` on a dead server's client crashed the process (SIGSEGV) when
+    JACK-Client's ``__del__`` ran it at exit. JACK-Client offers no way to let go of a client
+    without closing it, so its handle is cleared (``_ptr``, which ``close`` checks); the OS
+    frees the rest when the process ends.
+    """
+    jack = _jack()
+    _forgotten.append(client)
+    if hasattr(client, "_ptr"):
+        client._ptr = jack._ffi.NULL
