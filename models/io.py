@@ -133,24 +133,31 @@ def load_model(path, *, expect_n_bins: int | None = None):
     weights_path = stem.parent / doc["weights"].get("file", stem.name + ".safetensors")
     if not weights_path.is_file():
         raise ModelFileError(f"model weights {weights_path} are missing")
-    if sha256_file(weights_path) != doc["weights"]["sha256"]:
+    # One read: the bytes that are hashed are the bytes that are loaded, and the tensors are
+    # copies, not views of a memory map (a file replaced or truncated in place while mapped
+    # would kill the process with SIGBUS, e.g. a model updated during a live run).
+    try:
+        data = weights_path.read_bytes()
+    except OSError as exc:
+        raise ModelFileError(f"cannot read {weights_path}: {exc.strerror or exc}") from None
+    if hashlib.sha256(data).hexdigest() != doc["weights"]["sha256"]:
         raise ModelFileError(f"{weights_path} does not match the sha256 in its JSON "
                              "(damaged or replaced)")
     n_bins = int(doc["arguments"]["n_bins"])
     if expect_n_bins is not None and n_bins != int(expect_n_bins):
         raise ModelFileError(f"{stem.name} works on {n_bins} STFT bins but the engine uses "
                              f"{expect_n_bins} (sample rate or preset differs)")
-    tensors = _read_tensors(weights_path)
+    tensors = _read_tensors(data, weights_path)
     model = build(doc["architecture"], doc["arguments"])
     _load_state(model, tensors, weights_path)
     return model.eval(), doc
 
 
-def _read_tensors(weights_path: Path) -> dict:
-    from safetensors.torch import load_file
+def _read_tensors(data: bytes, weights_path: Path) -> dict:
+    from safetensors.torch import load
 
     try:
-        return load_file(str(weights_path), device="cpu")
+        return load(data)
     except Exception as exc:  # safetensors raises its own error types for damaged headers
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelFileError(

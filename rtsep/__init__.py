@@ -7,24 +7,24 @@ The Python API a notebook calls; ``rtsep.cli`` only parses and prints::
 README.md ("Where things are") maps the subpackages to the path of one hop.
 """
 
-from .config import EngineConfig, StftGeometry, geometry_for
-from .errors import RtsepError
-
 __all__ = ["EngineConfig", "StftGeometry", "geometry_for", "RtsepError", "Engine",
            "separate_array", "separate_file", "__version__"]
 __version__ = "0.1.0"
 
+# Each name is imported on first use: the engine pulls in the numba kernels, and the command
+# line must be able to install its signal handlers before anything heavy is imported.
+_LAZY = {
+    "EngineConfig": "config", "StftGeometry": "config", "geometry_for": "config",
+    "RtsepError": "errors", "Engine": "core.engine",
+    "separate_array": "separate", "separate_file": "separate",
+}
+
 
 def __getattr__(name):
-    # The engine pulls in numpy and the numba kernels; import them on first use, so that
-    # `import rtsep` (the command line's entry point) is instant and a Ctrl-C while the rest
-    # loads can be caught (rtsep/__main__.py).
-    if name == "Engine":
-        from .core.engine import Engine
+    if name in _LAZY:
+        import importlib
 
-        return Engine
-    if name in ("separate_array", "separate_file"):
-        from . import separate
-
-        return getattr(separate, name)
-    raise AttributeError(name)
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'rtsep' has no attribute {name!r}")

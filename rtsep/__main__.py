@@ -1,20 +1,22 @@
-"""``python -m rtsep`` and the ``rtsep`` program: the command line.
+"""``python -m rtsep`` and the ``rtsep`` program.
 
-The entry point imports the command line (typer, numpy, numba: most of a second) inside a
-``try``, so a Ctrl-C while it starts ends quietly with status 130 instead of a traceback.
+The stop signals are handled before the command line is imported (about a second of imports
+on a busy machine), so a Ctrl-C or SIGTERM at any moment ends with a one-line note.
 """
 
 import sys
 
 
-def main() -> None:
+def entry() -> None:
+    from .interrupts import install_handlers, interrupted_exit, signal_of
+
+    install_handlers()
     try:
-        from .cli import main as run
-    except KeyboardInterrupt:  # nothing has been done yet
-        print("rtsep: interrupted", file=sys.stderr)
-        sys.exit(130)
-    run()
+        from .cli import main
+    except KeyboardInterrupt as exc:  # a stop signal during the imports
+        interrupted_exit("rtsep", signal_of(exc))
+    main()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(entry())

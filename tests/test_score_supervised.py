@@ -4,7 +4,6 @@ under a 2-process torchrun that writes a model which loads and separates."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys

@@ -147,7 +147,7 @@ def test_a_signal_mid_song_exits_130_or_143_with_one_line_and_nothing_partial(
     stdout, stderr = proc.communicate(timeout=120)
     assert started, stderr
     _assert_clean(proc.returncode, stderr, {code})
-    assert stderr.strip() == f"rtsep: interrupted ({name}); no output was written"
+    assert stderr.strip() == f"rtsep: interrupted by {name}; no output was written"
     assert _files(out) == [] and stdout == ""
 
 

@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
         method: Optional[List[str]] = typer.Option(
             None, "--method", "-m",
             help="Method (repeatable): mixture, oracle-irm, oracle-ibm, repet, hpss, pitch, pcl, "
-                 "or NAME:key=value,... e.g. pcl-alpha:alpha=0.5, low:preset=low-latency. "
+                 "a shipped model's name, or NAME:key=value,... e.g. pcl-alpha:alpha=0.5, "
+                 "low:preset=low-latency. Unknown names are errors. "
                  "Default: mixture, oracle-irm, pcl."),
         json_path: Optional[Path] = typer.Option(None, "--json", help="Write all rows as JSON."),
         csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write all rows as CSV."),
@@ -33,7 +34,8 @@ def register(app: typer.Typer) -> None:
         from ..errors import ConfigError
         from ..evaluation.methods import DEFAULT_METHODS, resolve_methods
         from ..evaluation.methods import alpha_sweep as sweep
-        from ..evaluation.runner import evaluate, format_table, write_csv, write_json
+        from ..evaluation.outputs import check_outputs, write_outputs
+        from ..evaluation.runner import evaluate, format_table
         from .progress import ProgressLine
 
         specs = list(method or DEFAULT_METHODS)
@@ -44,6 +46,7 @@ def register(app: typer.Typer) -> None:
                 raise ConfigError(f"--alpha-sweep {alpha_sweep!r}: give numbers like 0.3,0.5,0.7")
             specs += sweep(specs, alphas)
         methods = resolve_methods(specs)  # bad method names fail before any audio is read
+        check_outputs(json_path, csv_path, plot, tradeoff_plot)  # and unwritable outputs too
         bar = None if quiet else ProgressLine("evaluating")
 
         def progress(done: int, total: int, label: str) -> None:
@@ -60,15 +63,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{n_tracks} track(s) in {dataset}; medians over 1 s windows, then over "
                    "tracks (dB); speed = audio seconds per compute second")
         typer.echo(format_table(results))
-        if json_path is not None:
-            typer.echo(f"wrote {write_json(results, json_path)}")
-        if csv_path is not None:
-            typer.echo(f"wrote {write_csv(results, csv_path)}")
-        if plot is not None:
-            from ..evaluation.plots import plot_results
-
-            typer.echo(f"wrote {plot_results(results, plot)}")
-        if tradeoff_plot is not None:
-            from ..evaluation.plots import plot_tradeoff
-
-            typer.echo(f"wrote {plot_tradeoff(results, tradeoff_plot)}")
+        # All files together, after the whole evaluation: none of them is ever half-written.
+        for path in write_outputs(results, json_path=json_path, csv_path=csv_path, plot=plot,
+                                  tradeoff_plot=tradeoff_plot):
+            typer.echo(f"wrote {path}")

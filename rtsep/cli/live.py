@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from enum import Enum
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Optional
 
 import typer
 
+from ..errors import ConfigError
 from .options import (
     AlphaOption,
     BackendOption,
@@ -48,37 +50,55 @@ def register(app: typer.Typer) -> None:
         with_primitives: WithPrimitivesOption = False,
         backend: BackendOption = "auto",
         switch: SwitchOption = "confidence",
-        blocksize: Optional[int] = typer.Option(None, help="Frames per device callback (default: one hop)."),
-        buffer_hops: int = typer.Option(2, "--buffer-hops", help="Extra hops of output buffering against compute and scheduling jitter."),
+        in_channels: Optional[str] = typer.Option(None, "--in-channels", help="Input channels to separate, 1-based: 3-4, or 1 for mono (default: 1-2, with a note when there are more)."),
+        blocksize: Optional[int] = typer.Option(None, help="Frames per device callback (default: the JACK period on JACK, else one hop)."),
+        buffer_hops: Optional[int] = typer.Option(None, "--buffer-hops", help="Extra hops of output buffering against compute and scheduling jitter (default: 10 ms or more: 2 hops at the default preset, 4 at low-latency)."),
         seconds: Optional[float] = typer.Option(None, help="Stop after this many seconds (default: Ctrl-C or end of file)."),
         stats_json: Optional[Path] = typer.Option(None, "--stats-json", help="Also write the end-of-run summary as JSON."),
         jack_name: Optional[str] = typer.Option(None, "--jack-name", help="JACK client name for this process (ports NAME:in_0, NAME:out_0, ...)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No status line."),
     ) -> None:
-        """Separate live: microphone (or a file played in real time) to the output device."""
-        from ..io.atomic import write_json_atomic
+        """Separate live: microphone (or a file played in real time) to the output device.
+
+        Ctrl-C, SIGTERM or SIGHUP stop it: the summary is printed, --stats-json written, and the
+        exit status is 130, 143 or 129.
+        """
+        from .. import interrupts
+        from ..io.atomic import check_writable, write_json_atomic
         from ..live.build import build_session, check_blocksize
         from ..live.status import format_summary, status_line
 
         config = engine_config_from_options(
             preset, alpha, primitive, weight, beta, models=model, primitives_only=primitives_only,
             with_primitives=with_primitives, backend=backend, switch=switch)
+        if buffer_hops is not None and buffer_hops < 0:
+            raise ConfigError(f"--buffer-hops must be 0 or more, got {buffer_hops}")
+        check_writable(stats_json)  # a read-only folder is found now, not after the gig
         if jack_name:
             from ..live.devices import rescan
 
             rescan(jack_client_name=jack_name)
         session = build_session(source, out=out.value, device=device, in_device=in_device,
-                                out_device=out_device, config=config,
+                                out_device=out_device, config=config, in_channels=in_channels,
                                 blocksize=check_blocksize(blocksize), extra_buffer_hops=buffer_hops)
+        for note in session.notes:
+            typer.echo(f"rtsep live: note: {note}", err=True)
+        session.engine.warmup()  # compile now, while a Ctrl-C still simply stops
         printer = None if quiet else _StatusPrinter(status_line)
         typer.echo(f"rtsep live: {session.sr} Hz, {session.channels} ch, hop {session.hop}, "
-                   f"blocksize {session.blocksize}; Ctrl-C to stop", err=True)
-        summary = session.run(seconds=seconds, status=printer)
-        if printer is not None:
-            printer.close()
-        typer.echo(format_summary(summary), err=True)
-        if stats_json is not None:
-            write_json_atomic(stats_json, summary)
+                   f"blocksize {session.blocksize}, buffering {session.extra_buffer_hops} hop(s); "
+                   "Ctrl-C to stop", err=True)
+        # From here a stop signal is held: the stream is closed, the summary printed and the
+        # statistics written before the command ends with the signal's exit status.
+        with interrupts.held():
+            summary = session.run(seconds=seconds, status=printer)
+            if printer is not None:
+                printer.close()
+            typer.echo(format_summary(summary), err=True)
+            if stats_json is not None:
+                write_json_atomic(stats_json, summary)
+        if summary["stopped_by"]:
+            raise interrupts.Interrupted(getattr(signal, summary["stopped_by"]))
 
 
 class _StatusPrinter:

@@ -76,23 +76,21 @@ def register(app: typer.Typer) -> None:
         Rerunning the same command skips the songs already finished (same content, same
         settings); a song that fails is reported and the others go on.
         """
-        from ..interrupt import exit_status, interruptible
+        from ..interrupts import interrupted_exit, signal_of
         from . import separate_report as report
 
-        with interruptible():
-            config = engine_config_from_options(
-                preset, alpha, primitive, weight, beta, models=model,
-                primitives_only=primitives_only, with_primitives=with_primitives,
-                backend=backend, switch=switch)
-            stems = ("vocals", "karaoke") if stem is Stem.both else (stem.value,)
-            try:
-                if out == "-":
-                    code = report.to_stdout(inputs, config, stems, plot, jobs, ray, json_path)
-                else:
-                    code = report.to_folder(inputs, Path(out), config, stems, format.value,
-                                            plot, jobs, ray, force, json_path, quiet)
-            except KeyboardInterrupt as exc:
-                report.interrupted(exc)
-                sys.exit(exit_status(exc))
+        config = engine_config_from_options(
+            preset, alpha, primitive, weight, beta, models=model,
+            primitives_only=primitives_only, with_primitives=with_primitives,
+            backend=backend, switch=switch)
+        stems = ("vocals", "karaoke") if stem is Stem.both else (stem.value,)
+        try:
+            if out == "-":
+                code = report.to_stdout(inputs, config, stems, plot, jobs, ray, json_path)
+            else:
+                code = report.to_folder(inputs, Path(out), config, stems, format.value,
+                                        plot, jobs, ray, force, json_path, quiet)
+        except KeyboardInterrupt as exc:
+            interrupted_exit("rtsep", signal_of(exc), report.kept_note())
         if code:
             sys.exit(code)

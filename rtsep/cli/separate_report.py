@@ -121,17 +121,14 @@ def _table(rows: list[dict], summary: dict) -> None:
         highlight=False)
 
 
-def interrupted(exc: KeyboardInterrupt) -> None:
-    """The one line after Ctrl-C or SIGTERM: what was kept, what was not."""
-    name = getattr(exc, "args", None) and exc.args[0] or "SIGINT"
+def kept_note() -> str:
+    """What an interruption kept, for the one line that reports it."""
     finished = sum(1 for r in _state["rows"].values() if r["status"] in ("done", "skipped"))
     total = _state["songs"]
     if total > 1:
-        kept = (f"{finished} of {total} songs were finished and kept; the same command "
-                "goes on from there")
-    else:
-        kept = "no output was written"
-    typer.echo(f"rtsep: interrupted ({name}); {kept}", err=True)
+        return (f"{finished} of {total} songs were finished and kept; the same command goes on "
+                "from there")
+    return "no output was written"
 
 
 class _Progress:

@@ -5,10 +5,14 @@
   the engine's geometry (the ceiling, ``rtsep.evaluation.oracle``);
 - ``repet``, ``hpss``, ``pitch``: one primitive alone through the streaming engine;
 - ``pcl``: primitive clustering of the default primitives through the streaming engine;
+- a shipped model's name (``rtsep models list``): that model alone through the engine;
 - ``NAME:key=value,key=value``: a named variant. ``base=`` picks what it varies (a name above;
   ``pcl`` if NAME is not one); other keys are ``EngineConfig`` fields (``preset``, ``alpha``,
   ``beta``, ``primitives=repet+hpss``, ``weights=1+0.5``, ``models=tiny.json``, ...) or, for
   oracles, ``power``. Examples: ``pcl-alpha:alpha=0.5``, ``low:preset=low-latency``.
+
+A bare name that is none of these is an error that lists the known ones (a typo such as
+``pcll`` must not quietly run ``pcl``).
 
 A method may also be any callable ``(mixture (C, N), sr) -> (vocals, karaoke)``, wrapped in
 ``Method(name, separate=...)`` (the benchmark's librosa references use this).
@@ -81,7 +85,7 @@ def _convert(key: str, text: str, hint) -> object:
 
 def parse_method(spec: str) -> Method:
     """A ``Method`` from its command-line spelling (see the module docstring)."""
-    name, _, options_text = spec.partition(":")
+    name, sep, options_text = spec.partition(":")
     name = name.strip()
     if not name:
         raise ConfigError(f"method {spec!r} has no name")
@@ -91,10 +95,17 @@ def parse_method(spec: str) -> Method:
         if not eq:
             raise ConfigError(f"method {spec!r}: option {item!r} is not key=value")
         options[key.strip()] = value.strip()
-    base = options.pop("base", name if name in BASE_METHODS else "pcl")
-    if base not in BASE_METHODS:
+    models = shipped_model_names()
+    known = name in BASE_METHODS or name in models
+    if not sep and not known:  # a bare name must be a method: "pcll" is a typo, not pcl
+        raise ConfigError(f"unknown method {name!r}{_did_you_mean(name, models)}; known: "
+                          f"{', '.join(BASE_METHODS)}, shipped models "
+                          f"({', '.join(models) or 'none'}), or NAME:key=value,... "
+                          "(e.g. pcl-alpha:alpha=0.5)")
+    base = options.pop("base", name if known else "pcl")
+    if base not in BASE_METHODS and base not in models:
         raise ConfigError(f"method {spec!r}: unknown base {base!r}; choose one of "
-                          f"{', '.join(BASE_METHODS)}")
+                          f"{', '.join(BASE_METHODS)} or a shipped model")
     if base == "mixture":
         if options:
             raise ConfigError(f"method {spec!r}: the mixture takes no options")
@@ -115,6 +126,8 @@ def parse_method(spec: str) -> Method:
     fields = _config_fields()
     primitives = (base,) if base in PRIMITIVES else DEFAULT_PRIMITIVES
     values: dict[str, object] = {"primitives": primitives}
+    if base in models:  # a shipped model alone, as `rtsep separate --model NAME` runs it
+        values.update(models=(base,), use_primitives=False)
     for key, text in options.items():
         if key not in fields:
             raise ConfigError(f"method {spec!r}: unknown option {key!r}; known: base, "
@@ -123,6 +136,20 @@ def parse_method(spec: str) -> Method:
     config = EngineConfig(**values)
     config.validate()
     return Method(name, config=config)
+
+
+def shipped_model_names() -> tuple[str, ...]:
+    """Names of the model files shipped in ``models/weights`` (their JSON only is read)."""
+    from models.catalog import model_stems
+
+    return tuple(stem.name for stem in model_stems())
+
+
+def _did_you_mean(name: str, models) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, [*BASE_METHODS, *models], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def alpha_sweep(specs, alphas) -> list[str]:

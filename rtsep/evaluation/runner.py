@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -169,23 +170,30 @@ def _plain(value):
     return value
 
 
-def write_json(results: EvalResults, path: str | Path) -> Path:
-    from ..io.atomic import write_json_atomic
-
+def json_text(results: EvalResults) -> str:
+    """All rows as indented JSON (NaN and infinities as null)."""
     data = results.to_dict()
     for key in ("summary", "tracks"):
         data[key] = [{k: _plain(v) for k, v in row.items()} for row in data[key]]
-    return write_json_atomic(path, data)
+    return json.dumps(data, indent=2, default=float) + "\n"
 
 
-def write_csv(results: EvalResults, path: str | Path) -> Path:
+def csv_text(results: EvalResults) -> str:
     """One row per track, method and target, then the summary rows (track ``(median)``)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in [*results.rows, *results.summary]:
         writer.writerow({k: "" if row[k] is None else row[k] for k in COLUMNS})
-    return write_text_atomic(path, buf.getvalue())
+    return buf.getvalue()
+
+
+def write_json(results: EvalResults, path: str | Path) -> Path:
+    return write_text_atomic(path, json_text(results))
+
+
+def write_csv(results: EvalResults, path: str | Path) -> Path:
+    return write_text_atomic(path, csv_text(results))
 
 
 def format_table(results: EvalResults, markdown: bool = False) -> str:

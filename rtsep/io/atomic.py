@@ -4,8 +4,9 @@ The one writer for everything rtsep and its recipes write (audio, JSON, text, pi
 files, ONNX exports). A reader, or a crash, never sees half a file; a failed write leaves the
 old file, if any, in place and no temporary behind. The data is fsynced before the rename, so a
 power cut cannot leave an empty file under the final name. Results get the permissions a plain
-``open`` would give (mkstemp's 0600 would hide outputs from other users). Any ``OSError``
-becomes a one-line :class:`~rtsep.errors.OutputError` naming the file.
+``open`` would give (mkstemp's 0600 would hide outputs from other users). A stop signal
+(``rtsep.interrupts``) during the renames waits for the last one, so a set is never half new.
+Any ``OSError`` becomes a one-line :class:`~rtsep.errors.OutputError` naming the file.
 
 Temporary names end in ``.tmp``, so writers that guess a format from the suffix (matplotlib,
 soundfile) must be told the format.
@@ -14,8 +15,8 @@ soundfile) must be told the format.
 cannot be written fails before any work), lets the caller fill them over time (audio streamed
 block by block), and ``commit()`` renames them all into place; leaving the block without
 committing (an error, an interruption) removes them. ``atomic_write_set`` is ``AtomicSet``
-with one writer per file. Publishing and cleaning up are ``rtsep.interrupt.critical``: a
-Ctrl-C or SIGTERM there waits until the set is whole (or gone).
+with one writer per file. Publishing and cleaning up are ``rtsep.interrupts.deferred``: a
+stop signal there waits until the set is whole (or gone).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import OutputError
-from ..interrupt import critical
+from ..interrupts import deferred
 
 # Read once: os.umask can only be read by setting it, which is not safe across threads.
 _UMASK = os.umask(0o022)
@@ -107,7 +108,7 @@ class AtomicSet:
     def __enter__(self) -> "AtomicSet":
         try:
             for path in self.paths:
-                with critical():  # a file made but not yet recorded could not be removed
+                with deferred():  # a file made but not yet recorded could not be removed
                     self._temps[path] = _temporary_beside(path, self._created)
         except BaseException:
             self._cleanup()
@@ -125,7 +126,7 @@ class AtomicSet:
             for path, tmp in self._temps.items():
                 current = path
                 _settle(tmp)
-            with critical():
+            with deferred():
                 for path, tmp in self._temps.items():
                     current = path
                     os.replace(tmp, path)
@@ -135,7 +136,7 @@ class AtomicSet:
         return list(self.paths)
 
     def _cleanup(self) -> None:
-        with critical():
+        with deferred():
             for tmp in self._temps.values():
                 try:
                     tmp.unlink(missing_ok=True)
@@ -167,6 +168,19 @@ def atomic_write_set(writes: dict) -> list[Path]:
         except OSError as exc:
             raise OutputError(f"cannot write {current}: {_reason(exc)}") from None
         return files.commit()
+
+
+def check_writable(*paths) -> None:
+    """Fail now, with the ``OutputError`` a write would give, if a path cannot be written.
+
+    For outputs written at the end of long work (an evaluation, a live session's statistics):
+    a read-only folder is reported before the work, not after it. Creates missing parent
+    folders, as the writer would; leaves no file behind.
+    """
+    for path in paths:
+        if path is not None:
+            with deferred():  # a probe file never outlives a Ctrl-C
+                _temporary_beside(Path(path)).unlink(missing_ok=True)
 
 
 def atomic_write(path: str | os.PathLike, write: Writer) -> Path:

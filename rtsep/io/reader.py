@@ -26,7 +26,7 @@ import soundfile as sf
 
 from ..config import MAX_CHANNELS, MAX_SR, MIN_SR
 from ..errors import AudioFileError, ConfigError
-from ..interrupt import critical
+from ..interrupts import deferred
 
 # libsndfile decodes these itself; anything else goes through ffmpeg.
 SOUNDFILE_EXTENSIONS = {
@@ -90,7 +90,7 @@ class AudioReader:
 
     def _tempdir(self) -> Path:
         if self._tmp is None:
-            with critical():  # made and recorded together, so close() removes it
+            with deferred():  # made and recorded together, so close() removes it
                 self._tmp = tempfile.TemporaryDirectory(prefix="rtsep-input-")
         return Path(self._tmp.name)
 
@@ -155,7 +155,7 @@ class AudioReader:
             yield block
 
     def close(self) -> None:
-        with critical():
+        with deferred():
             if self._file is not None:
                 self._file.close()
                 self._file = None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..config import EngineConfig
 from ..errors import ConfigError
-from ..interrupt import critical
+from ..interrupts import deferred
 from .plan import Song
 from .worker import SongOptions, separate_song
 
@@ -80,7 +80,7 @@ def run_on_ray(songs: list[Song], config: EngineConfig, options: SongOptions, ad
                                         "to retry"}
                 emit(("done", i, rows[i]))
     except BaseException:
-        with critical():
+        with deferred():
             for ref, i in refs.items():
                 if rows[i] is None:
                     try:

@@ -27,8 +27,7 @@ import time
 from contextlib import contextmanager
 
 from ..config import EngineConfig
-from ..interrupt import on_signal as interrupt_handler
-from ..interrupt import critical
+from ..interrupts import deferred, on_signal
 from .plan import Song
 from .worker import SongOptions, separate_song
 
@@ -66,7 +65,7 @@ def run_songs(songs: list[Song], config: EngineConfig, options: SongOptions, job
 
 def _on_sigterm(signum, frame) -> None:
     if _in_song:  # unwind, removing temporaries; held while a set is created or cleaned up
-        interrupt_handler(signum, frame)  # (a second SIGTERM must not cut a cleanup short)
+        on_signal(signum, frame)  # (a second SIGTERM must not cut a cleanup short)
         return
     os._exit(128 + signum)  # nothing of ours is open: no traceback, no cleanup needed
 
@@ -154,7 +153,7 @@ def _run_pool(songs, config, options, jobs, emit) -> list[dict]:
     except BaseException:
         # Ctrl-C, SIGTERM or a failure of our own: stop every worker we started, let each
         # remove its temporaries, then pass the interruption on.
-        with critical():  # a second Ctrl-C waits until the workers have cleaned up
+        with deferred():  # a second Ctrl-C waits until the workers have cleaned up
             drain()
             for pid in pids:
                 try:

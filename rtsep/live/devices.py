@@ -19,11 +19,42 @@ _client_name_buffer = None  # PortAudio keeps the pointer: the bytes must outliv
 
 def _sd():
     """Import sounddevice lazily: it loads PortAudio, which scans every device."""
+    global _exit_guard
     try:
         import sounddevice as sd
     except OSError as exc:  # libportaudio missing
         raise DeviceError(f"PortAudio is not available ({exc})") from None
+    if not _exit_guard:  # registered after sounddevice's own exit handler, so it runs first
+        import atexit
+
+        atexit.register(_skip_terminate_if_jack_died)
+        _exit_guard = True
     return sd
+
+
+_exit_guard = False
+
+
+def _skip_terminate_if_jack_died() -> None:
+    """At exit: if PortAudio uses JACK and the server has died, do not terminate PortAudio.
+
+    ``Pa_Terminate`` closes PortAudio's JACK client, and its JACK code asserts (the process
+    aborts with status -6) when the server is gone, e.g. a server killed while rtsep was
+    starting up. The OS frees what PortAudio holds.
+    """
+    import sounddevice as sd
+
+    try:
+        uses_jack = any("jack" in api["name"].lower() for api in sd.query_hostapis())
+    except Exception:  # PortAudio already terminated, or never initialised
+        return
+    if uses_jack:
+        from .jackwatch import server_alive
+
+        if not server_alive():
+            from .stream import skip_portaudio_exit_handler
+
+            skip_portaudio_exit_handler()
 
 
 def rescan(jack_client_name: str | None = None) -> None:

@@ -18,8 +18,6 @@ the stream reports for its input and output buffers).
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 
 import numpy as np
 
@@ -30,11 +28,13 @@ PROBE_LEVEL = 0.25
 
 def measure_loopback(device=None, preset: str = "default", seconds: float = 10.0, *,
                      connect_jack: bool | None = None, blocksize: int | None = None,
-                     extra_buffer_hops: int = 2, seed: int = 0) -> dict:
+                     extra_buffer_hops: int | None = None, seed: int = 0) -> dict:
     """Run the loop for ``seconds`` and return the measured and declared delays.
 
-    ``connect_jack``: wire the loop with ``jack_connect`` (``None``: do it when the device's
-    host API is JACK). Keys of the result: ``measured_delay_ms``/``_samples`` (input to
+    ``connect_jack``: wire the loop through JACK-Client (``None``: do it when the device's
+    host API is JACK). ``blocksize`` defaults to the JACK period (else one hop) and
+    ``extra_buffer_hops`` to the live default (``build.default_buffer_hops``). A stop signal
+    ends the measurement with ``Interrupted``. Keys of the result: ``measured_delay_ms``/``_samples`` (input to
     processed input), ``expected_delay_ms``/``_samples`` (session + device),
     ``session_latency_ms``, ``algorithmic_latency_ms``, ``device_buffer_ms``,
     ``loop_delay_ms`` (the device loop alone), ``period`` (frames per callback), ``xruns``,
@@ -42,7 +42,10 @@ def measure_loopback(device=None, preset: str = "default", seconds: float = 10.0
     """
     from ..config import EngineConfig
     from ..core.engine import Engine
+    from ..interrupts import Interrupted
+    from .build import default_buffer_hops
     from .devices import device_info, rescan, resolve_device
+    from .jackwatch import server_period
     from .session import LiveSession
 
     if seconds < 2.0:
@@ -58,15 +61,22 @@ def measure_loopback(device=None, preset: str = "default", seconds: float = 10.0
         connect_jack = "jack" in info["hostapi"].lower()
     sr = int(round(info["default_samplerate"]))
     engine = Engine(sr, 1, EngineConfig(preset=preset))
+    period = server_period() if "jack" in info["hostapi"].lower() else None
+    if extra_buffer_hops is None:
+        extra_buffer_hops = default_buffer_hops(engine.hop, sr)
     probe = PROBE_LEVEL * np.random.default_rng(seed).standard_normal(int(seconds * sr))
     session = LiveSession(engine, "mic", input_device=idx, output_device=idx, out="sum",
                           out_channels=1, probe=probe, input_offset=1,
-                          capture_seconds=seconds, blocksize=blocksize,
-                          extra_buffer_hops=extra_buffer_hops)
+                          capture_seconds=seconds, blocksize=blocksize or period,
+                          extra_buffer_hops=extra_buffer_hops, device_period=period)
     if connect_jack:
         session.on_start = lambda s: _jack_wire(client, 2)
     # Device time, not wall time: a busy machine may run the device a little slow.
     summary = session.run(seconds=2 * seconds + 10, frames=int((seconds + 0.3) * sr))
+    if summary["stopped_by"]:
+        import signal
+
+        raise Interrupted(getattr(signal, summary["stopped_by"]))
     cap = session.captured
     period = session.blocksize
     max_lag = int(0.5 * sr)
@@ -95,6 +105,9 @@ def measure_loopback(device=None, preset: str = "default", seconds: float = 10.0
         "cheap_hops": summary["cheap_hops"],
         "seconds": summary["duration_s"],
         "compute_p99_ms": summary["compute_p99_ms"],
+        "extra_buffer_hops": extra_buffer_hops,
+        "device_xruns": summary["device_xruns"],
+        "worker_scheduling": summary["worker_scheduling"],
     }
 
 
@@ -119,16 +132,10 @@ def _lag(reference: np.ndarray, delayed: np.ndarray, max_lag: int) -> tuple[int,
 
 
 def _jack_wire(client: str, channels: int) -> None:
-    """Connect ``client:out_N`` to ``client:in_N`` for N < ``channels`` with ``jack_connect``."""
-    tool = shutil.which("jack_connect")
-    if tool is None:
-        raise DeviceError("jack_connect is not installed (Debian package jackd2)")
-    for ch in range(channels):
-        src, dst = f"{client}:out_{ch}", f"{client}:in_{ch}"
-        done = subprocess.run([tool, src, dst], capture_output=True, text=True, timeout=10)
-        if done.returncode != 0:
-            msg = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
-            raise DeviceError(f"cannot connect JACK ports {src} -> {dst}: {msg}")
+    """Connect ``client:out_N`` to ``client:in_N`` for N < ``channels`` (JACK-Client)."""
+    from .jackwatch import connect_ports
+
+    connect_ports([(f"{client}:out_{ch}", f"{client}:in_{ch}") for ch in range(channels)])
 
 
 def format_loopback(r: dict) -> str:
@@ -141,5 +148,6 @@ def format_loopback(r: dict) -> str:
         f"declared              {r['expected_delay_ms']:7.2f} ms = session {r['session_latency_ms']:.2f}"
         f" (algorithmic {r['algorithmic_latency_ms']:.2f} + buffering) + device {r['device_buffer_ms']:.2f}",
         f"device loop alone     {r['loop_delay_ms']:7.2f} ms",
-        f"xruns {r['xruns']}, cheap hops {r['cheap_hops']}, compute p99 {r['compute_p99_ms']:.2f} ms",
+        f"xruns {r['xruns']}, cheap hops {r['cheap_hops']}, compute p99 {r['compute_p99_ms']:.2f} ms,"
+        f" buffering {r['extra_buffer_hops']} hop(s), worker {r['worker_scheduling']}",
     ])

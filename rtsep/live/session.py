@@ -12,7 +12,16 @@ until it catches up.
 Delay added by the session on top of the device's own buffers, in samples:
 ``measured_latency_samples = engine_delay + priming_samples``: ``process_hop`` returns the
 hop from ``engine_delay`` samples ago (one hop, plus any model look-ahead); the priming covers
-one callback period, the hop remainder and ``extra_buffer_hops``.
+one callback burst (a device period longer than the blocksize brings several callbacks back
+to back), the hop remainder and ``extra_buffer_hops``.
+
+The callback (audited): copies between the device buffers and the preallocated rings, integer
+counters, and once the note of its thread id; no allocation beyond array views (a test
+counts), no lock, no logging, no call into the engine. Its thread, the worker and the main
+thread get real-time scheduling where allowed (``realtime.py``): a thread that holds the GIL
+while preempted would stall the others. A stop signal while streaming is polled, so the stream
+is always closed and the summary made; a JACK server that dies is seen by ``JackWatch`` and
+its stream is never touched again.
 """
 
 from __future__ import annotations
@@ -25,18 +34,31 @@ import time
 
 import numpy as np
 
+from .. import interrupts
 from ..errors import ConfigError, DeviceError
+from .realtime import (
+    CALLBACK_PRIORITY,
+    MAIN_PRIORITY,
+    WORKER_PRIORITY,
+    fifo_priority,
+    request_realtime,
+    restore_normal,
+    thread_policy,
+)
 from .ringbuffer import RingBuffer
 from .status import session_summary
 from .stream import (
+    abandon,
     close_stream,
+    is_jack_stream,
     open_stream,
-    skip_portaudio_exit_handler,
+    start_stream,
     stream_xrun_flags,
 )
 
 OUT_MODES = ("karaoke", "vocals", "both", "sum")
 STALL_S = 2.0  # seconds without a callback after which the device counts as gone
+TICK_S = 0.05  # how often the main thread looks for a stop signal, a worker error, the end
 
 
 class LiveSession:
@@ -48,11 +70,16 @@ class LiveSession:
     karaoke on 3-4), ``sum`` (vocals + karaoke = delayed input, for loopback tests).
     ``probe`` (samples,) is played once on one extra output channel after the others, and
     ``capture_seconds`` of raw device input are kept in ``captured`` ``(channels, frames)``.
+    ``loop`` plays a file source again and again (soak tests). ``device_period``: the frames
+    the audio system moves per cycle when it is known (a JACK server's buffer size); a
+    ``blocksize`` that differs from it makes PortAudio call back in bursts, which the output
+    buffering must cover.
     """
 
     def __init__(self, engine, source="mic", *, input_device=None, output_device=None,
                  out="karaoke", blocksize=None, extra_buffer_hops=2, input_offset=0,
-                 out_channels=None, probe=None, capture_seconds=0.0):
+                 out_channels=None, probe=None, capture_seconds=0.0, loop=False,
+                 device_period=None):
         if out not in OUT_MODES:
             raise ConfigError(f"--out must be one of {', '.join(OUT_MODES[:3])}, got {out!r}")
         self.engine = engine
@@ -79,8 +106,12 @@ class LiveSession:
         self.ring_channels = int(out_channels or pairs)
         self.probe = None if probe is None else np.ascontiguousarray(probe, dtype=np.float32)
         self.device_out_channels = self.ring_channels + (probe is not None)
+        self.loop = bool(loop) and self.file is not None and self.file.shape[1] > 0
+        if self.loop and self.file.shape[1] < self.blocksize:
+            self.file = np.tile(self.file, (1, -(-self.blocksize // self.file.shape[1])))
+        self.device_period = int(device_period) if device_period else None
         # Frames of silence before the first computed frame (see module docstring).
-        b, h = self.blocksize, self.hop
+        b, h = burst_frames(self.blocksize, self.device_period), self.hop
         on_time = b + h - math.gcd(b, h)  # the most frames an on-time worker finds waiting
         self.priming_samples = on_time + self.extra_buffer_hops * h
         self._cheap_backlog = on_time + max(0, self.extra_buffer_hops - 1) * h
@@ -96,8 +127,13 @@ class LiveSession:
         self._timings = np.zeros(4096)  # compute seconds per hop, a ring indexed by hop count
         self._stop = threading.Event()
         self._error: BaseException | None = None
+        self.scheduling = "not started"  # the worker's real-time scheduling, in words
+        self.callback_scheduling = "not started"  # the audio callback thread's
+        self.main_scheduling = "not started"  # the main thread's, while it streams
+        self._watch = None  # a JackWatch while the stream runs on JACK
         self.stream = None
         self.on_start = None  # called with the session once the stream runs (e.g. to wire ports)
+        self.notes: list[str] = []  # choices made for the user (build_session), to be shown
         self._reset_counters()
 
     @property
@@ -126,9 +162,14 @@ class LiveSession:
         self._file_pos = 0
         self._capture_pos = 0
         self._last_frames, self._last_progress, self._device_lost = 0, None, False
+        self._callback_tid = 0  # the audio callback's thread, as the callback found it
+        self._worker_tid = 0
+        self._callback_tid_seen = 0
 
     # -- audio callback: copies only --------------------------------------------------------
     def _callback(self, indata, outdata, frames, time_info, status):
+        if not self._callback_tid:  # once: the main thread raises this thread's priority
+            self._callback_tid = threading.get_native_id()
         if status and stream_xrun_flags(status):
             self.device_xruns += 1
         if indata is not None:
@@ -140,11 +181,18 @@ class LiveSession:
             if self._in_ring.write(src[self.input_offset : self.input_offset + self.channels]) < frames:
                 self.input_overflows += 1
         else:
-            pos = self._file_pos
-            n = max(0, min(frames, self.file.shape[1] - pos))
-            got = self._in_ring.write(self.file[:, pos : pos + n]) if n else 0
-            if n < frames:
-                got += self._in_ring.write_zeros(frames - n)
+            pos, length = self._file_pos, self.file.shape[1]
+            if self.loop:  # at most two slices: the file's end, then its start again
+                pos %= length
+                n = min(frames, length - pos)
+                got = self._in_ring.write(self.file[:, pos : pos + n])
+                if n < frames:
+                    got += self._in_ring.write(self.file[:, : frames - n])
+            else:
+                n = max(0, min(frames, length - pos))
+                got = self._in_ring.write(self.file[:, pos : pos + n]) if n else 0
+                if n < frames:
+                    got += self._in_ring.write_zeros(frames - n)
             if got < frames:
                 self.input_overflows += 1
             self._file_pos = pos + frames
@@ -167,6 +215,8 @@ class LiveSession:
     # -- worker: runs the engine off the callback ------------------------------------------
     def _work(self) -> None:
         try:
+            self._worker_tid = threading.get_native_id()
+            self.scheduling = request_realtime(WORKER_PRIORITY)
             self._work_loop()
         except BaseException as exc:  # reported by run() in the main thread
             self._error = exc
@@ -219,12 +269,21 @@ class LiveSession:
         t = self._timings[idx]
         return float(np.median(t)), float(np.percentile(t, 99))
 
+    def recent_timings(self, n: int) -> np.ndarray:
+        """Compute seconds of the last ``n`` hops (at most the 4096 kept), oldest first."""
+        n = max(0, min(int(n), self.hops, self._timings.shape[0]))
+        return self._timings[np.arange(self.hops - n, self.hops) % self._timings.shape[0]]
+
     def run(self, seconds: float | None = None, status=None, status_interval: float = 0.25,
             frames: int | None = None) -> dict:
         """Stream until ``seconds`` pass (wall clock), ``frames`` frames were played, the file
-        ends, Ctrl-C, or the device fails.
+        ends, a stop signal, or the device fails (``DeviceError``).
 
-        ``status(session)`` is called every ``status_interval`` seconds. Returns the summary.
+        ``status(session)`` is called every ``status_interval`` seconds. Returns the summary;
+        ``summary["stopped_by"]`` names the signal (SIGINT, SIGTERM, SIGHUP) that stopped the
+        run, or is None. Once the stream is being opened, stop signals are polled
+        (``rtsep.interrupts.held``), so the stream is always closed and the summary made,
+        whenever a signal comes; the caller acts on ``stopped_by`` once it has reported.
         """
         self.engine.warmup()  # compile kernels before the device starts asking for frames
         self.prepare()
@@ -240,63 +299,119 @@ class LiveSession:
         # The callback needs the GIL within a fraction of a period; the default 5 ms is too long.
         sys.setswitchinterval(min(old_switch, 0.0005))
         started = time.monotonic()
-        interrupted = False
-        try:
-            self.stream = open_stream(self)
-            worker.start()
-            self.stream.start()
-            if self.on_start is not None:
-                self.on_start(self)
-            end_frames = None if self.file is None else self.file.shape[1] + self.measured_latency_samples
-            while True:
-                time.sleep(status_interval)
-                if self._error is not None:
-                    raise self._error
-                if status is not None:
-                    status(self)
-                if seconds is not None and time.monotonic() - started >= seconds:
-                    break
-                if end_frames is not None and self.frames >= end_frames:
-                    break
-                if frames is not None and self.frames >= frames:
-                    break
-                self._check_device_alive()
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            # The stream stops first: a callback running after the worker has stopped would
-            # count xruns that never reached a listener.
-            self._close_stream()
-            self._stop.set()
-            if worker.is_alive():
-                worker.join(timeout=2.0)
-            sys.setswitchinterval(old_switch)
-            if gc_was_enabled:
-                gc.enable()
+        stopped_by = None
+        with interrupts.held():
+            try:
+                stopped_by = self._stream(worker, seconds, frames, status, status_interval, started)
+            except KeyboardInterrupt as exc:  # SIGINT where rtsep's handlers are not installed
+                stopped_by = interrupts.signal_of(exc)
+            finally:
+                # The stream stops first: a callback running after the worker has stopped would
+                # count xruns that never reached a listener.
+                self._close_stream()
+                self._stop.set()
+                if worker.is_alive():
+                    worker.join(timeout=2.0)
+                if not self.main_scheduling.startswith(("normal", "not")):
+                    restore_normal()
+                sys.setswitchinterval(old_switch)
+                if gc_was_enabled:
+                    gc.enable()
         summary = self.summary(time.monotonic() - started)
-        summary["interrupted"] = interrupted
+        summary["interrupted"] = stopped_by is not None
+        summary["stopped_by"] = None if stopped_by is None else interrupts.signal_name(stopped_by)
         return summary
+
+    def _stream(self, worker, seconds, frames, status, status_interval, started) -> int | None:
+        """Open and run the stream until it should stop; returns the stop signal or None."""
+        from .jackwatch import JackWatch
+
+        self.stream = open_stream(self)
+        if is_jack_stream(self.stream):
+            self._watch = JackWatch.start()  # None when the JACK-Client package cannot
+        worker.start()
+        self.main_scheduling = request_realtime(MAIN_PRIORITY)
+        self._check_server()
+        start_stream(self)
+        if self.on_start is not None:
+            self.on_start(self)
+        end_frames = None if self.file is None or self.loop else (
+            self.file.shape[1] + self.measured_latency_samples)
+        next_status = time.monotonic() + status_interval
+        while True:
+            time.sleep(TICK_S)
+            signum = interrupts.take_pending()
+            if signum is not None:
+                return signum
+            if self._error is not None:
+                raise self._error
+            if self._callback_tid != self._callback_tid_seen:
+                self._raise_callback_thread()
+            now = time.monotonic()
+            if status is not None and now >= next_status:
+                status(self)
+                next_status = now + status_interval
+            if seconds is not None and now - started >= seconds:
+                return None
+            if end_frames is not None and self.frames >= end_frames:
+                return None
+            if frames is not None and self.frames >= frames:
+                return None
+            self._check_device_alive()
+
+    def _raise_callback_thread(self) -> None:
+        """Real-time scheduling for the thread that runs the audio callback, unless the audio
+        system gave it already (JACK does when its server runs real-time)."""
+        tid = self._callback_tid_seen = self._callback_tid
+        given = fifo_priority(tid)
+        if not given:
+            self.callback_scheduling = request_realtime(CALLBACK_PRIORITY, tid)
+            return
+        self.callback_scheduling = f"{thread_policy(tid)} (set by the audio system)"
+        # Equal FIFO priorities do not preempt each other: stay below the callback.
+        if not self._worker_tid:
+            return
+        worker = fifo_priority(self._worker_tid)
+        if worker >= given:
+            self.scheduling = (request_realtime(given - 1, self._worker_tid) if given > 1
+                               else _normal(self._worker_tid))
+        if fifo_priority() >= max(1, fifo_priority(self._worker_tid)):
+            self.main_scheduling = (request_realtime(given - 2) if given > 2 else _normal(None))
+
+    def _check_server(self) -> None:
+        """Raise DeviceError at once if the JACK watchdog saw the server go away."""
+        if self._watch is not None and self._watch.gone:
+            abandon(self)
+            raise DeviceError("the JACK server stopped (or dropped this client); "
+                              "restart it and run again")
 
     def _check_device_alive(self) -> None:
         """Raise DeviceError when the stream has stopped calling back (device or server gone).
 
         PortAudio does not always notice: a JACK server that dies leaves the stream "active"
-        with no callbacks, so a stall of ``STALL_S`` seconds counts as a lost device.
+        with no callbacks. The JACK watchdog tells at once; elsewhere a stall of ``STALL_S``
+        seconds counts as a lost device.
         """
+        self._check_server()
         now = time.monotonic()
         if self.frames != self._last_frames or self._last_progress is None:
             self._last_frames, self._last_progress = self.frames, now
             return
         limit = STALL_S if self.frames else 2 * STALL_S  # the first callback may take longer
         if not self.stream.active or now - self._last_progress > limit:
-            self._device_lost = True
-            skip_portaudio_exit_handler()
+            abandon(self)
             raise DeviceError("the audio device stopped delivering audio (disconnected, or its "
                               "server stopped?)")
 
     def _close_stream(self) -> None:
+        # A stream whose server is gone is never closed: PortAudio would wait forever or abort.
+        if self._watch is not None and self._watch.gone:
+            abandon(self)
         if self.stream is not None and not self._device_lost:
-            close_stream(self.stream)  # a stream whose server is gone would wait forever
+            close_stream(self.stream)
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
 
     def device_latency_samples(self) -> int:
         """Input + output latency the stream reports (its own buffers), in samples."""
@@ -309,6 +424,25 @@ class LiveSession:
     def summary(self, wall_seconds: float) -> dict:
         """The end-of-run numbers (see ``rtsep.live.status.session_summary``)."""
         return session_summary(self, wall_seconds)
+
+
+def _normal(tid) -> str:
+    restore_normal(tid)
+    return "normal (the audio callback's real-time priority is too low to stay below)"
+
+
+def burst_frames(blocksize: int, device_period: int | None) -> int:
+    """Frames the callback may be asked for in one burst, the period the buffering must cover.
+
+    When the audio system's period differs from the blocksize, PortAudio adapts: callbacks of
+    ``blocksize`` frames come back to back once per device period (or one every few periods).
+    """
+    b = int(blocksize)
+    p = int(device_period or b)
+    if p == b:
+        return b
+    big, small = max(b, p), min(b, p)
+    return big if big % small == 0 else big + small
 
 
 def layout_output(out: np.ndarray, vocals: np.ndarray, karaoke: np.ndarray, mode: str) -> None:

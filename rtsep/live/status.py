@@ -32,7 +32,7 @@ def status_line(session) -> str:
             f" + device {1000 * buf / sr:.1f}) | compute {1000 * p50:4.2f}/{1000 * p99:4.2f} ms "
             f"({1e5 * p50 / hop_ms:3.0f}%/{1e5 * p99 / hop_ms:3.0f}% of hop)"
             f" | xruns {session.xruns} (device {session.device_xruns}) | cheap {session.engine.cheap_hops}"
-            f" | confidence {conf_text}")
+            f" | confidence {conf_text} | worker {session.scheduling.split(' (')[0]}")
 
 
 def format_summary(s: dict) -> str:
@@ -46,6 +46,9 @@ def format_summary(s: dict) -> str:
         f"latency {s['latency_ms'] + s['device_latency_ms']:.1f} ms = session "
         f"{s['latency_ms']:.1f} (algorithmic {s['algorithmic_latency_ms']:.1f} + buffering) + device "
         f"{s['device_latency_ms']:.1f}",
+        f"scheduling: worker {s['worker_scheduling']}, audio callback "
+        f"{s['callback_scheduling']}, main {s['main_scheduling']}"
+        + (f"; stopped by {s['stopped_by']}" if s.get("stopped_by") else ""),
     ])
 
 
@@ -73,4 +76,9 @@ def session_summary(self, wall_seconds: float) -> dict:
         "device_latency_ms": 1000 * self.device_latency_samples() / self.sr,
         "signal_onset_sample": self.signal_onset,
         "xrun_frames": [int(f) for f in self.xrun_frames[: min(self.xruns, 64)]],
+        "extra_buffer_hops": self.extra_buffer_hops,
+        "device_period": self.device_period,
+        "worker_scheduling": self.scheduling,
+        "callback_scheduling": self.callback_scheduling,
+        "main_scheduling": self.main_scheduling,
     }
