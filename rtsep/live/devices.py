@@ -52,9 +52,21 @@ def _skip_terminate_if_jack_died() -> None:
         from .jackwatch import server_alive
 
         if not server_alive():
-            from .stream import skip_portaudio_exit_handler
-
             skip_portaudio_exit_handler()
+
+
+def skip_portaudio_exit_handler() -> None:
+    """Keep sounddevice from terminating PortAudio at exit after its server vanished.
+
+    ``Pa_Terminate`` would wait forever for the dead JACK server; the OS frees everything.
+    """
+    import atexit
+
+    import sounddevice as sd
+
+    handler = getattr(sd, "_exit_handler", None)
+    if handler is not None:
+        atexit.unregister(handler)
 
 
 def rescan(jack_client_name: str | None = None) -> None:

@@ -6,7 +6,7 @@ PortAudio failures become one-line ``DeviceError``s that point at ``rtsep device
 from __future__ import annotations
 
 from ..errors import DeviceError
-from .devices import HINT
+from .devices import HINT, skip_portaudio_exit_handler
 
 
 def open_stream(session):
@@ -95,17 +95,3 @@ def close_stream(stream) -> None:
         stream.close(ignore_errors=True)
     except sd.PortAudioError:
         pass
-
-
-def skip_portaudio_exit_handler() -> None:
-    """Keep sounddevice from terminating PortAudio at exit after its server vanished.
-
-    ``Pa_Terminate`` would wait forever for the dead JACK server; the OS frees everything.
-    """
-    import atexit
-
-    import sounddevice as sd
-
-    handler = getattr(sd, "_exit_handler", None)
-    if handler is not None:
-        atexit.unregister(handler)
