@@ -17,11 +17,12 @@ from .config import EngineConfig
 from .errors import ConfigError
 
 
-def make_engine(sr: int, channels: int, config: EngineConfig | None = None):
-    """An engine for ``config``; kept as one function so every caller builds it the same way."""
+def make_engine(sr: int, channels: int, config: EngineConfig | None = None, score=None):
+    """An engine for ``config`` (following ``score``, a ``rtsep.score.ScoreInput``, if given);
+    kept as one function so every caller builds it the same way."""
     from .core.engine import Engine
 
-    return Engine(sr, channels, config)
+    return Engine(sr, channels, config, score)
 
 
 def separate_array(
@@ -33,6 +34,7 @@ def separate_array(
     engine=None,
     progress: Callable[[int, int], None] | None = None,
     info: dict | None = None,
+    score=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Vocals and karaoke of ``x`` ``(channels, samples)``, latency-compensated, same shape.
 
@@ -40,7 +42,9 @@ def separate_array(
     ``progress(done, total)`` is called now and then with sample counts. When the configured
     models were trained at another sample rate, the signal is resampled to it and back; the
     karaoke is then the input minus the vocals, so the two still sum to the input. ``info``,
-    if given, receives the engine's rate and latency.
+    if given, receives the engine's rate and latency. ``score`` (a ``rtsep.score.ScoreInput``,
+    e.g. ``FileScore.from_file("song.mid")``) guides the separation; its time 0 is the first
+    sample of ``x``.
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
@@ -48,8 +52,8 @@ def separate_array(
     if engine is None:
         rate = processing_rate(sr, config)
         if rate != sr:
-            return _separate_resampled(x, sr, rate, config, block, progress, info)
-        engine = make_engine(sr, x.shape[0], config)
+            return _separate_resampled(x, sr, rate, config, block, progress, info, score)
+        engine = make_engine(sr, x.shape[0], config, score)
     engine.reset()
     n = x.shape[1]
     latency = engine.latency_samples
@@ -89,11 +93,12 @@ def processing_rate(sr: int, config: EngineConfig | None) -> int:
     return models_sample_rate(config) or sr
 
 
-def _separate_resampled(x, sr, rate, config, block, progress, info):
+def _separate_resampled(x, sr, rate, config, block, progress, info, score=None):
     import librosa
 
     resampled = librosa.resample(x, orig_sr=sr, target_sr=rate, res_type="soxr_hq", axis=-1)
-    vocals, _ = separate_array(resampled, rate, config, block=block, progress=progress, info=info)
+    vocals, _ = separate_array(resampled, rate, config, block=block, progress=progress, info=info,
+                               score=score)
     vocals = librosa.resample(vocals, orig_sr=rate, target_sr=sr, res_type="soxr_hq", axis=-1)
     out = np.zeros_like(x)
     n = min(out.shape[1], vocals.shape[1])
@@ -110,6 +115,7 @@ def separate_file(
     *,
     plot: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    score=None,
 ) -> dict:
     """Read ``input_path``, separate it, write ``out_dir/vocals.wav`` and ``karaoke.wav``.
 
@@ -121,7 +127,7 @@ def separate_file(
     x, sr = read_audio(input_path)
     info: dict = {}
     t0 = time.perf_counter()
-    vocals, karaoke = separate_array(x, sr, config, progress=progress, info=info)
+    vocals, karaoke = separate_array(x, sr, config, progress=progress, info=info, score=score)
     elapsed = time.perf_counter() - t0
     out_dir = Path(out_dir)
     paths = {"vocals": out_dir / "vocals.wav", "karaoke": out_dir / "karaoke.wav"}

@@ -70,9 +70,12 @@ class PrimitiveCandidate(Candidate):
 
     kind = "primitives"
 
-    def __init__(self, geometry: StftGeometry, config: EngineConfig):
+    def __init__(self, geometry: StftGeometry, config: EngineConfig, score=None):
         self.name = "pcl" if len(config.primitives) > 1 else config.primitives[0]
-        self.primitives = make_primitives(config.primitives, geometry)
+        # the score cue reads the engine's score state (``rtsep.score``), refreshed every hop
+        params = {} if score is None else {"score": {"state": score.state,
+                                                     **score.guidance.cue_params()}}
+        self.primitives = make_primitives(config.primitives, geometry, **params)
         self.combiner = MaskCombiner(
             n_bins=geometry.n_bins,
             n_primitives=len(self.primitives),
@@ -80,6 +83,8 @@ class PrimitiveCandidate(Candidate):
             beta=config.beta,
         )
         self.embedding = np.zeros((geometry.n_bins, len(self.primitives)))
+        self._weights = self.combiner.weights.copy()
+        self._presence = np.ones(len(self.primitives))
         self.confidence = _confidence(geometry, len(self.primitives), config)
         self.reset()
 
@@ -97,6 +102,9 @@ class PrimitiveCandidate(Candidate):
     def _mask(self, mag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         for d, p in enumerate(self.primitives):
             self.embedding[:, d] = p.step(mag)
+            self._presence[d] = p.presence
+        # a cue with nothing to say this frame (a silent score) is left out of Eq. 1
+        np.multiply(self._weights, self._presence, out=self.combiner.weights)
         return self.combiner.combine(self.embedding), self.embedding
 
 
@@ -106,9 +114,13 @@ class ModelCandidate(Candidate):
     kind = "model"
 
     def __init__(self, name: str, backend, geometry: StftGeometry, config: EngineConfig,
-                 embedding_dims: int, lookahead_frames: int = 0):
+                 embedding_dims: int, lookahead_frames: int = 0, score=None):
         self.name = name
         self.backend = backend
+        # The engine's score input (``rtsep.score.ScoreInput``) or None. Its ``state`` holds the
+        # sounding notes as f0s, refreshed before each hop; a score-informed model reads them
+        # (``rtsep.primitives.comb.harmonic_mask`` turns them into the engine's comb mask).
+        self.score = score
         self.lookahead_frames = int(lookahead_frames)
         # a deep-clustering embedding is judged by its own 2-means clustering (paper 004)
         self.confidence = _confidence(geometry, embedding_dims, config, kmeans=True)

@@ -54,11 +54,16 @@ class Engine:
     Candidates (primitive clustering, models) each give a mask per hop; the switcher picks one
     by confidence and crossfades. A candidate with look-ahead sees ``lookahead_frames`` more
     frames; the engine then delays the spectrum to match and adds that to the latency.
+
+    ``score`` (a ``rtsep.score.ScoreInput``: a MIDI file or a live port) is followed hop by hop:
+    before each hop's mask, its events up to the hop's last input sample are applied; the
+    ``score`` primitive and the models read its state, and its ``gate`` scales the vocal mask.
     """
 
-    def __init__(self, sr: int, channels: int, config: EngineConfig | None = None):
+    def __init__(self, sr: int, channels: int, config: EngineConfig | None = None,
+                 score=None):
         self.config = config or EngineConfig()
-        self.config.validate()
+        self.config.validate(score=score is not None)
         if not (1 <= int(channels) <= MAX_CHANNELS):
             raise ConfigError(f"channel count {channels} is not supported (1 to {MAX_CHANNELS})")
         self.sr = int(sr)
@@ -67,7 +72,10 @@ class Engine:
         g = self.geometry
         self.hop = g.hop
         self.stft = StreamingSTFT(g, self.channels)
-        self.candidates = candidates = build_candidates(g, self.config)
+        self.score = score
+        if score is not None:
+            score.bind(self.sr)
+        self.candidates = candidates = build_candidates(g, self.config, score)
         self.switcher = ConfidenceSwitcher(
             [c.name for c in candidates], hop_s=g.hop / g.sr, mode=self.config.switch
         )
@@ -101,6 +109,8 @@ class Engine:
 
     def reset(self) -> None:
         self.stft.reset()
+        if self.score is not None:
+            self.score.reset()
         for c in self.candidates:
             c.reset()
         self.switcher.reset()
@@ -153,6 +163,8 @@ class Engine:
         t1 = time.perf_counter()
         tm = self.timings
         tm.primitives = tm.models = tm.confidence = tm.mix = 0.0
+        if self.score is not None:  # events up to this hop's last sample
+            self.score.advance((self.hops_processed + 1) * self.hop)
         if cheap and not self.config.bypass:
             self.cheap_hops += 1
         elif not self.config.bypass:
@@ -205,10 +217,15 @@ class Engine:
         for w, out in zip(weights, outputs):
             if w > 0.0 and out is not None:
                 soft += w * out
+        if self.score is not None:
+            if self.score.gate != 1.0:  # the score says nobody sings now
+                np.multiply(soft, self.score.gate, out=soft)
         if self.config.alpha is None:
             self._mask[:] = soft
         else:  # Deep Karaoke (paper 003): binary mask where the posterior exceeds alpha
             np.greater(soft, self.config.alpha, out=self._mask)
+        if self.score is not None:
+            self.score.mask_ready()
         tm.mix = time.perf_counter() - t0
 
     def frame_mask(self, mag: np.ndarray) -> np.ndarray:
@@ -218,6 +235,8 @@ class Engine:
         path (``rtsep.core.offline``), which does its own STFT. With look-ahead, the mask
         returned belongs to the frame ``lookahead_frames`` hops earlier.
         """
+        if self.score is not None:
+            self.score.advance((self.hops_processed + 1) * self.hop)
         if not self.config.bypass:
             self._update_mask(mag)
         self.hops_processed += 1
@@ -251,18 +270,19 @@ class Engine:
         return vocals[:, :n], karaoke[:, :n]
 
 
-def build_candidates(geometry: StftGeometry, config: EngineConfig) -> list:
-    """Primitive clustering (unless disabled) followed by each model in ``config.models``."""
+def build_candidates(geometry: StftGeometry, config: EngineConfig, score=None) -> list:
+    """Primitive clustering (unless disabled) followed by each model in ``config.models``;
+    ``score`` (or None) is handed to each."""
     from .model_candidates import resolve_default
 
     config = resolve_default(config)
     candidates = []
     if config.use_primitives:
-        candidates.append(PrimitiveCandidate(geometry, config))
+        candidates.append(PrimitiveCandidate(geometry, config, score))
     if config.models:
         from .model_candidates import load_model_candidates
 
-        candidates.extend(load_model_candidates(config.models, geometry, config))
+        candidates.extend(load_model_candidates(config.models, geometry, config, score))
     if not candidates:
         raise ConfigError("nothing to run: primitives are off and no model is loaded")
     return candidates
