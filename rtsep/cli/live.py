@@ -22,6 +22,14 @@ from .options import (
     WithPrimitivesOption,
     engine_config_from_options,
 )
+from .score import (
+    MidiOption,
+    ScoreChannelOption,
+    ScoreOffsetOption,
+    ScoreOption,
+    describe,
+    score_from_options,
+)
 
 
 class Out(str, Enum):
@@ -54,6 +62,10 @@ def register(app: typer.Typer) -> None:
         stats_json: Optional[Path] = typer.Option(None, "--stats-json", help="Also write the end-of-run summary as JSON."),
         jack_name: Optional[str] = typer.Option(None, "--jack-name", help="JACK client name for this process (ports NAME:in_0, NAME:out_0, ...)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No status line."),
+        midi: MidiOption = None,
+        score: ScoreOption = None,
+        score_offset: ScoreOffsetOption = 0.0,
+        score_channel: ScoreChannelOption = "auto",
     ) -> None:
         """Separate live: microphone (or a file played in real time) to the output device."""
         from ..io.atomic import write_json_atomic
@@ -62,18 +74,30 @@ def register(app: typer.Typer) -> None:
 
         config = engine_config_from_options(
             preset, alpha, primitive, weight, beta, models=model, primitives_only=primitives_only,
-            with_primitives=with_primitives, backend=backend, switch=switch)
+            with_primitives=with_primitives, backend=backend, switch=switch,
+            score=score is not None or midi is not None)
         if jack_name:
             from ..live.devices import rescan
 
             rescan(jack_client_name=jack_name)
-        session = build_session(source, out=out.value, device=device, in_device=in_device,
-                                out_device=out_device, config=config,
-                                blocksize=check_blocksize(blocksize), extra_buffer_hops=buffer_hops)
-        printer = None if quiet else _StatusPrinter(status_line)
-        typer.echo(f"rtsep live: {session.sr} Hz, {session.channels} ch, hop {session.hop}, "
-                   f"blocksize {session.blocksize}; Ctrl-C to stop", err=True)
-        summary = session.run(seconds=seconds, status=printer)
+        followed = score_from_options(score, score_offset, score_channel, midi,
+                                      client_name=f"{jack_name or 'rtsep'}-midi")
+        try:
+            session = build_session(source, out=out.value, device=device, in_device=in_device,
+                                    out_device=out_device, config=config,
+                                    blocksize=check_blocksize(blocksize),
+                                    extra_buffer_hops=buffer_hops, score=followed)
+            if hasattr(followed, "attach"):
+                followed.attach(session)  # live events are stamped with the session's frames
+            printer = None if quiet else _StatusPrinter(status_line)
+            typer.echo(f"rtsep live: {session.sr} Hz, {session.channels} ch, hop {session.hop}, "
+                       f"blocksize {session.blocksize}; Ctrl-C to stop", err=True)
+            if followed is not None:
+                typer.echo(describe(followed), err=True)
+            summary = session.run(seconds=seconds, status=printer)
+        finally:
+            if hasattr(followed, "close"):
+                followed.close()
         if printer is not None:
             printer.close()
         typer.echo(format_summary(summary), err=True)

@@ -20,6 +20,7 @@ from .options import (
     WithPrimitivesOption,
     engine_config_from_options,
 )
+from .score import ScoreChannelOption, ScoreOffsetOption, ScoreOption, describe, score_from_options
 
 
 def register(app: typer.Typer) -> None:
@@ -38,6 +39,9 @@ def register(app: typer.Typer) -> None:
         backend: BackendOption = "auto",
         switch: SwitchOption = "confidence",
         plot: Optional[Path] = typer.Option(None, help="Also write a spectrogram picture (PNG)."),
+        score: ScoreOption = None,
+        score_offset: ScoreOffsetOption = 0.0,
+        score_channel: ScoreChannelOption = "auto",
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress line."),
     ) -> None:
         """Separate INPUT into vocals and karaoke, aligned sample for sample with the input."""
@@ -46,11 +50,15 @@ def register(app: typer.Typer) -> None:
 
         config = engine_config_from_options(
             preset, alpha, primitive, weight, beta, models=model, primitives_only=primitives_only,
-            with_primitives=with_primitives, backend=backend, switch=switch)
+            with_primitives=with_primitives, backend=backend, switch=switch,
+            score=score is not None)
+        followed = score_from_options(score, score_offset, score_channel)
+        if followed is not None:
+            typer.echo(describe(followed), err=True)
         bar = None if quiet else ProgressLine("separating")
         try:
             result = separate_file(input, out, config, plot=plot,
-                                   progress=None if bar is None else bar.update)
+                                   progress=None if bar is None else bar.update, score=followed)
         finally:
             if bar is not None:
                 bar.close()

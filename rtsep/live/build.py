@@ -14,11 +14,13 @@ from .devices import HINT
 
 
 def build_session(source: str, *, out: str = "karaoke", device=None, in_device=None,
-                  out_device=None, config=None, blocksize=None, extra_buffer_hops: int = 2):
+                  out_device=None, config=None, blocksize=None, extra_buffer_hops: int = 2,
+                  score=None):
     """A :class:`LiveSession` for ``source`` (``"mic"`` or an audio file path).
 
-    ``device`` names both directions; ``in_device``/``out_device`` override it. The engine is
-    warmed by ``LiveSession.run``, not here.
+    ``device`` names both directions; ``in_device``/``out_device`` override it. ``score`` (a
+    ``rtsep.score.ScoreInput``, or None) is followed by the engine. The engine is warmed by
+    ``LiveSession.run``, not here.
     """
     from ..core.engine import Engine
     from .devices import device_info, resolve_device
@@ -37,12 +39,12 @@ def build_session(source: str, *, out: str = "karaoke", device=None, in_device=N
         sr = int(round(in_info["default_samplerate"]))
         _check_rate(in_idx, out_idx, sr, in_info, out_info)
         channels = min(2, in_info["max_input_channels"])
-        engine = Engine(sr, channels, config)
+        engine = Engine(sr, channels, config, score)
         return LiveSession(engine, "mic", input_device=in_idx, output_device=out_idx, out=out,
                            blocksize=blocksize, extra_buffer_hops=extra_buffer_hops,
                            out_channels=out_channels)
     x, sr = _file_at_device_rate(source, out_idx, out_info, out_channels)
-    engine = Engine(sr, x.shape[0], config)
+    engine = Engine(sr, x.shape[0], config, score)
     return LiveSession(engine, x, output_device=out_idx, out=out, blocksize=blocksize,
                        extra_buffer_hops=extra_buffer_hops, out_channels=out_channels)
 

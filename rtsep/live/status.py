@@ -32,7 +32,13 @@ def status_line(session) -> str:
             f" + device {1000 * buf / sr:.1f}) | compute {1000 * p50:4.2f}/{1000 * p99:4.2f} ms "
             f"({1e5 * p50 / hop_ms:3.0f}%/{1e5 * p99 / hop_ms:3.0f}% of hop)"
             f" | xruns {session.xruns} (device {session.device_xruns}) | cheap {session.engine.cheap_hops}"
-            f" | confidence {conf_text}")
+            f" | confidence {conf_text}") + _score_text(session)
+
+
+def _score_text(session) -> str:
+    """The score's part (notes active, events received and dropped), when one is followed."""
+    score = getattr(session.engine, "score", None)
+    return "" if score is None else f" | {score.status_text()}"
 
 
 def format_summary(s: dict) -> str:
@@ -46,7 +52,19 @@ def format_summary(s: dict) -> str:
         f"latency {s['latency_ms'] + s['device_latency_ms']:.1f} ms = session "
         f"{s['latency_ms']:.1f} (algorithmic {s['algorithmic_latency_ms']:.1f} + buffering) + device "
         f"{s['device_latency_ms']:.1f}",
-    ])
+    ] + ([_score_summary(s["score"])] if "score" in s else []))
+
+
+def _score_summary(sc: dict) -> str:
+    line = (f"score: {sc['events_received']} events, {sc['events_dropped']} dropped, "
+            f"{sc['events_ignored']} ignored, {sc['notes_started']} notes, "
+            f"{sc['stuck_notes']} stuck notes ended")
+    if sc.get("events_timed"):
+        line += (f"; event to mask p50 {sc['latency_p50_ms']:.1f} ms, p99 "
+                 f"{sc['latency_p99_ms']:.1f} ms, max {sc['latency_max_ms']:.1f} ms")
+    if sc.get("port_lost"):
+        line += f"; the MIDI port went away {sc['port_lost']} time(s)"
+    return line
 
 
 def session_summary(self, wall_seconds: float) -> dict:
@@ -73,4 +91,6 @@ def session_summary(self, wall_seconds: float) -> dict:
         "device_latency_ms": 1000 * self.device_latency_samples() / self.sr,
         "signal_onset_sample": self.signal_onset,
         "xrun_frames": [int(f) for f in self.xrun_frames[: min(self.xruns, 64)]],
+        **({} if getattr(self.engine, "score", None) is None
+           else {"score": self.engine.score.summary()}),
     }
