@@ -1,0 +1,201 @@
+"""Separation with and without a score: exact, shifted, with notes missing, in one run.
+
+    .venv/bin/python benchmarks/score_quality.py [--write] [--songs 6] [--seconds 20]
+    .venv/bin/python benchmarks/score_quality.py --tune     # the settings grid, tuning data only
+
+Sets of tracks:
+
+- ``rendered``: songs rendered by FluidSynth from generated MIDI (``offline_training.corpus``,
+  seed 9001, never used for tuning); the score is their exact ``vocals.mid``;
+- ``dev``: the four MIR-1K clips of ``shared/data/dev``; the score is made from their
+  ``pitch.pv`` (one MIDI pitch per 20 ms frame, 0 = unvoiced) by
+  ``rtsep.score.notes_from_pitch_track`` (a run of frames rounding to one key is a note);
+- ``--tune`` uses other data only: rendered songs of seed 9002 and MIR-1K training clips of
+  singers that are not reserved for evaluation.
+
+Conditions: no score (the engine's default primitives), the exact score, the score 50 ms and
+200 ms late, 200 ms early, and with 10 % of its notes deleted (seeded). Each track is streamed
+through the engine (``separate_array``, default preset); vocals SDR is BSS Eval v4 (1 s
+windows, median over windows; ``rtsep.evaluation.metrics``), then median and mean over tracks.
+``--write`` replaces the "## Score guidance" section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from common import ROOT, machine, replace_section  # noqa: E402
+
+from rtsep.config import SCORE_PRIMITIVES, EngineConfig  # noqa: E402
+from rtsep.evaluation.metrics import bss_eval_v4, track_median  # noqa: E402
+from rtsep.io.audio import read_audio  # noqa: E402
+from rtsep.score import (  # noqa: E402
+    FileScore,
+    ScoreGuidance,
+    notes_from_pitch_track,
+    read_score,
+    timeline_from_notes,
+    timeline_notes,
+)
+from rtsep.separate import separate_array  # noqa: E402
+
+SECTION = "## Score guidance"
+DATA = Path(os.environ.get("RTSEP_SHARED_DATA", ROOT.parent / "shared" / "data"))
+RESERVED = ("amy", "bobon", "fdps", "heycat", "stool", "kenshin", "abjones", "bug")
+CONDITIONS = {"none": None, "exact": 0.0, "late 50 ms": 0.05, "late 200 ms": 0.2,
+              "early 200 ms": -0.2, "10 % notes deleted": "delete"}
+
+
+def rendered_tracks(work: Path, songs: int, seconds: float, seed: int) -> list[dict]:
+    from offline_training.corpus import render_song
+
+    out = []
+    for i in range(songs):
+        folder = render_song(work / f"rendered_{seed}", i, seconds, seed)
+        mix, sr = read_audio(folder / "mixture.wav")
+        voc, _ = read_audio(folder / "vocals.wav")
+        notes = timeline_notes(read_score(folder / "vocals.mid"))
+        out.append({"name": folder.name, "sr": sr, "mixture": mix, "vocals": voc,
+                    "notes": notes})
+    return out
+
+
+def mir1k_tracks(folders: list[Path]) -> list[dict]:
+    out = []
+    for folder in folders:
+        voc, sr = read_audio(next(folder.glob("vocals.*")))
+        acc, _ = read_audio(next(folder.glob("accompaniment.*")))
+        n = min(voc.shape[1], acc.shape[1])
+        voc, acc = voc[:, :n], acc[:, :n]
+        pitch = np.loadtxt(folder / "pitch.pv", ndmin=1)
+        out.append({"name": folder.name, "sr": sr, "mixture": voc + acc, "vocals": voc,
+                    "notes": notes_from_pitch_track(pitch)})
+    return out
+
+
+def dev_tracks() -> list[dict]:
+    return mir1k_tracks(sorted(p for p in (DATA / "dev").glob("MIR-1K *") if p.is_dir()))
+
+
+def train_tracks(count: int, seed: int = 0) -> list[dict]:
+    clips = sorted(p for p in (DATA / "train" / "mir1k").iterdir()
+                   if p.is_dir() and not p.name.lower().startswith(RESERVED))
+    rng = np.random.default_rng(seed)
+    return mir1k_tracks([clips[i] for i in sorted(rng.choice(len(clips), count, replace=False))])
+
+
+def condition_notes(notes: list, condition, seed: int) -> list | None:
+    if condition is None:
+        return None
+    if condition == "delete":
+        rng = np.random.default_rng(seed)
+        drop = set(rng.choice(len(notes), int(round(0.1 * len(notes))), replace=False).tolist())
+        return [n for i, n in enumerate(notes) if i not in drop]
+    return [(on + condition, off + condition, key) for on, off, key in notes]
+
+
+def vocals_sdr(track: dict, notes: list | None, guidance: ScoreGuidance,
+               config: EngineConfig) -> float:
+    x, sr = track["mixture"], track["sr"]
+    score = None
+    if notes is not None:
+        score = FileScore(timeline_from_notes(notes), guidance=guidance)
+        config = replace(config, primitives=SCORE_PRIMITIVES) if config.primitives == \
+            EngineConfig().primitives else config
+    vocals, _ = separate_array(x, sr, config, score=score)
+    frames = bss_eval_v4(track["vocals"][None], vocals[None], window=sr, hop=sr)
+    return float(track_median(frames["sdr"])[0])
+
+
+def run_conditions(tracks: list[dict], guidance: ScoreGuidance, config: EngineConfig,
+                   conditions: dict = CONDITIONS, progress: bool = True) -> dict:
+    """``{condition: [sdr per track]}``."""
+    results: dict = {c: [] for c in conditions}
+    for k, track in enumerate(tracks):
+        for name, cond in conditions.items():
+            notes = condition_notes(track["notes"], cond, seed=k)
+            results[name].append(vocals_sdr(track, notes, guidance, config))
+        if progress:
+            print(f"\r{k + 1}/{len(tracks)} {track['name'][:40]:<40}", end="", file=sys.stderr,
+                  flush=True)
+    if progress:
+        print(file=sys.stderr)
+    return results
+
+
+def table(rows: dict[str, dict]) -> str:
+    """Markdown: one row per set, median (mean) vocals SDR per condition and gains."""
+    conds = list(CONDITIONS)
+    head = "| set | tracks | " + " | ".join(conds) + " |"
+    lines = [head, "|" + "---|" * (len(conds) + 2)]
+    for name, res in rows.items():
+        base = np.median(res["none"])
+        cells = []
+        for c in conds:
+            med, mean = np.median(res[c]), np.mean(res[c])
+            gain = "" if c == "none" else f" **{med - base:+.2f}**"
+            cells.append(f"{med:.2f} ({mean:.2f}){gain}")
+        lines.append(f"| {name} | {len(res['none'])} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def tune(args) -> None:
+    """A small grid on tuning data only (rendered seed 9002, MIR-1K training singers)."""
+    tracks = rendered_tracks(args.work, 4, args.seconds, seed=9002) + train_tracks(24)
+    grid = [eval(f"dict({g})") for g in args.grid] if args.grid else [{}]  # noqa: S307
+    config = EngineConfig()
+    base = np.array(run_conditions(tracks, ScoreGuidance(), config, {"none": None},
+                                   progress=False)["none"])
+    print(f"no score: mean {base.mean():.2f} dB over {len(tracks)} tracks", flush=True)
+    conds = {"exact": 0.0, "late 200 ms": 0.2, "early 200 ms": -0.2, "deleted": "delete"}
+    for kw in grid:
+        res = run_conditions(tracks, ScoreGuidance(**kw), config, conds, progress=False)
+        parts = []
+        for c, v in res.items():
+            d = np.array(v) - base
+            parts.append(f"{c}: {d.mean():+.2f} (rend {d[:4].mean():+.2f}, mir {d[4:].mean():+.2f})")
+        print(kw, " | ".join(parts), flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--songs", type=int, default=6)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/rtsep-score-bench"))
+    ap.add_argument("--write", action="store_true")
+    ap.add_argument("--tune", action="store_true")
+    ap.add_argument("--grid", nargs="*", help="with --tune: ScoreGuidance settings, e.g. "
+                    "'rest_gain=0.3,hold_s=0.3'")
+    args = ap.parse_args()
+    if args.tune:
+        tune(args)
+        return
+    t0 = time.time()
+    guidance = ScoreGuidance()
+    rows = {f"rendered songs ({args.songs} x {args.seconds:.0f} s, exact MIDI)":
+            run_conditions(rendered_tracks(args.work, args.songs, args.seconds, 9001), guidance,
+                           EngineConfig())}
+    if (DATA / "dev").is_dir():
+        rows["MIR-1K dev clips (score from pitch.pv)"] = run_conditions(dev_tracks(), guidance,
+                                                                         EngineConfig())
+    text = table(rows)
+    print(text)
+    for name, res in rows.items():
+        print(name, {c: [round(v, 2) for v in vals] for c, vals in res.items()})
+    if args.write:
+        date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        body = (f"{SECTION}\n\nMachine: {machine()}, load average {os.getloadavg()[1]:.1f}. "
+                f"Date: {date}. Command: `python benchmarks/score_quality.py --write` "
+                f"({time.time() - t0:.0f} s).\n\n{text}\n")
+        replace_section(SECTION, body)
+
+
+if __name__ == "__main__":
+    main()
