@@ -31,7 +31,9 @@ SCORE_PRIMITIVES = DEFAULT_PRIMITIVES + ("score",)
 SWITCH_MODES = ("off", "confidence")
 # Clustering weight of each primitive when none are given: the best of a small grid on the dev
 # set (HPSS's mask is the least reliable), confirmed on a held-out rendered song (BENCHMARKS.md).
-DEFAULT_WEIGHTS = {"repet": 1.0, "hpss": 0.5, "pitch": 1.0, "score": 1.0}
+# The score's weight was chosen on rendered songs and MIR-1K training clips (BENCHMARKS.md,
+# "Score guidance").
+DEFAULT_WEIGHTS = {"repet": 1.0, "hpss": 0.5, "pitch": 1.0, "score": 2.0}
 DEFAULT_MODEL = "default"  # in EngineConfig.models: the best shipped model for the sample rate
 
 

@@ -158,6 +158,21 @@ def test_file_score_applies_each_event_on_the_hop_of_its_sample():
     assert score.gate == score.guidance.rest_gain < 1.0
 
 
+def test_file_score_offers_the_notes_that_start_soon():
+    from rtsep.score import ScoreGuidance
+
+    score = FileScore(timeline_from_notes([(1.0, 1.5, 69), (1.1, 1.5, 72)]),
+                      guidance=ScoreGuidance(lookahead_s=0.2, gate_hold_s=0.1))
+    score.bind(1000)
+    score.advance(700)
+    assert score.state.n_upcoming == 0 and score.gate < 1.0  # a rest: the mask is scaled
+    score.advance(850)
+    assert score.state.n_upcoming == 1 and score.state.upcoming_hz[0] == pytest.approx(440.0)
+    assert score.gate == 1.0  # the voice may come in early: no gate before a note
+    score.advance(1001)
+    assert score.state.n_f0 == 1 and score.state.n_upcoming == 1  # 72 starts at 1.1 s
+
+
 def test_pitch_track_to_notes():
     # 20 ms frames from 20 ms: 10 frames of A4 with a one-frame blip, rest, 3 frames (too short)
     track = np.array([69.2] * 5 + [70.6] + [68.8] * 4 + [0] * 5 + [72.0] * 2 + [0])

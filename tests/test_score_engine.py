@@ -103,3 +103,31 @@ def test_harmonic_masks_are_the_comb_kernel():
         np.testing.assert_allclose(masks[:, k], want, atol=1e-12)
     np.testing.assert_array_equal(harmonic_mask([220.0], g), masks[:, 0])
     assert masks[:, 1].max() == 0.0
+
+
+def test_score_cue_combs_the_sung_pitch_near_the_written_note():
+    from rtsep.core.stft import stft_offline
+    from rtsep.primitives import make_primitives
+    from rtsep.score import ScoreState
+
+    g = geometry_for(SR, "default")
+    t = np.arange(SR) / SR
+    sung = 225.0  # 39 cents above the written A3 (220 Hz)
+    x = sum(np.sin(2 * np.pi * h * sung * t) / h for h in range(1, 13))
+    mags = np.ascontiguousarray(np.abs(stft_offline(x[None], g)[0]).T)
+    state = ScoreState(idle_s=0.5)
+    cue = make_primitives(["score"], g, score={"state": state, "hold_s": 0.15})[0]
+    state.advance(0.0)
+    cue.step(mags[20])
+    assert cue.presence == 0.0  # a score that said nothing yet
+    state.receive([0x90, 57, 100], 0.0)
+    state.advance(0.1)
+    mask = cue.step(mags[20]).copy()
+    b = int(round(10 * sung * g.n_fft / SR))
+    written = int(round(10 * 220.0 * g.n_fft / SR))
+    assert mask[b] > 0.9 and mask[written] < 0.5  # the 10th partial, where it is sung
+    state.receive([0x80, 57, 0], 0.2)
+    state.advance(0.25)
+    assert cue.step(mags[20])[b] > 0.9  # the ended note is held for hold_s
+    state.advance(0.6)
+    assert cue.step(mags[20]).max() == 0.0 and cue.presence == 1.0  # a rest

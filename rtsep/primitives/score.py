@@ -5,7 +5,8 @@ read), refreshed by the engine before every hop. Each sounding note's f0 is refi
 audio: the strongest harmonic series within ``search_semitones`` of the written pitch (singers
 are rarely exactly in tune, and a comb on the written pitch misses the upper partials). A note
 that just ended stays on offer for ``hold_s``: the sung release, and some slack for a score
-that runs early.
+that runs early; a file score also offers the notes that start within its look-ahead (slack
+for a score that runs late).
 
 What the cue says, per hop:
 
@@ -44,20 +45,11 @@ class ScoreCue(HarmonicComb):
 
     def __init__(self, geometry: StftGeometry, state=None, hold_s: float = 0.15,
                  search_semitones: float = 1.0, rest_value: float = 0.0,
-                 off_value: float = 0.0, trust_s: float = 0.0, trust_lo: float = 0.3,
-                 trust_hi: float = 0.6, n_harmonics: int = 10, harm_decay: float = 0.8,
-                 whiten_hz: float = 200.0, fmin: float = 80.0, fmax: float = 1000.0, **comb):
+                 off_value: float = 0.0, n_harmonics: int = 10, harm_decay: float = 0.8,
+                 whiten_hz: float = 200.0, **comb):
         super().__init__(geometry, **comb)
         self.state = state
         self.hold_s = float(hold_s)
-        # Agreement between score and audio: the salience of the score's notes over the
-        # strongest harmonic series anywhere, smoothed over ``trust_s`` (0: always trusted).
-        self.trust_rate = geometry.hop / geometry.sr / trust_s if trust_s > 0 else 0.0
-        self.trust_lo, self.trust_hi = float(trust_lo), float(trust_hi)
-        fmax = min(fmax, geometry.sr / 4)
-        n_all = int(math.floor(12 * STEPS_PER_SEMITONE * math.log2(fmax / fmin))) + 1
-        self._all_bins = fmin * 2.0 ** (np.arange(n_all) / (12.0 * STEPS_PER_SEMITONE)) / self.bin_hz
-        self._all_sal = np.zeros(n_all)
         self.rest_value = float(rest_value)
         self.off_value = float(off_value)
         k = int(round(search_semitones * STEPS_PER_SEMITONE))
@@ -79,8 +71,6 @@ class ScoreCue(HarmonicComb):
         self._recent_hz.fill(0.0)
         self._recent_t.fill(-np.inf)
         self.presence = 1.0
-        self.agreement = 1.0  # smoothed score/audio agreement in [0, 1]
-        self._best_local = 0.0
 
     def warmup(self) -> None:
         saved, self.state = self.state, None
@@ -105,15 +95,17 @@ class ScoreCue(HarmonicComb):
             return self._out
         else:
             notes, now = list(st.f0_hz[: st.n_f0]), st.now
-        self.presence = self._trust()
+        self.presence = 1.0
         offered = self._offer(notes, now)
+        if st is not None:  # a file's notes that start soon: slack for a late score
+            for hz in st.upcoming_hz[: st.n_upcoming]:
+                if len(offered) < self.max_f0s and all(abs(hz - o) > 1e-6 * hz for o in offered):
+                    offered.append(float(hz))
         if not offered:
             self._out.fill(self.rest_value)
             return self._out
         if st is not None and self._ratios.shape[0] > 1:
             self._refine(mag, offered)
-            if self.trust_rate > 0.0 and notes:
-                self._agree()
         else:
             for i, hz in enumerate(offered):
                 self._f0_bins[i] = hz / self.bin_hz
@@ -123,22 +115,6 @@ class ScoreCue(HarmonicComb):
             np.multiply(self._out, 1.0 - self.off_value, out=self._out)
             np.add(self._out, self.off_value, out=self._out)
         return self._out
-
-    def _trust(self) -> float:
-        """The cue's weight factor from the agreement (1 when trust is not tracked)."""
-        if self.trust_rate <= 0.0:
-            return 1.0
-        x = (self.agreement - self.trust_lo) / (self.trust_hi - self.trust_lo)
-        return min(1.0, max(0.0, x))
-
-    def _agree(self) -> None:
-        """Update the agreement with this frame (``_refine`` left the whitened spectrum)."""
-        harmonic_salience(self._white, self._all_bins, self.harm_weights, self._all_sal)
-        best = float(self._all_sal.max())
-        a = min(1.0, self._best_local / best) if best > 0.0 else 1.0
-        self.agreement += self.trust_rate * (a - self.agreement)
-        if self.state is not None:
-            self.state.agreement = self.agreement
 
     def _offer(self, notes: list, now: float) -> list:
         """The sounding notes, then the recently ended ones (within ``hold_s``) not among them."""
@@ -159,7 +135,6 @@ class ScoreCue(HarmonicComb):
         np.sqrt(mag, out=self._comp)
         whiten(self._comp, self.whiten_half, self._white)
         n = 0
-        self._best_local = 0.0
         for hz in offered:
             f0 = hz / self.bin_hz
             if f0 * self._ratios[0] < 1.0:
@@ -167,7 +142,6 @@ class ScoreCue(HarmonicComb):
             np.multiply(self._ratios, f0, out=self._cands)
             harmonic_salience(self._white, self._cands, self.harm_weights, self._sal)
             best = int(np.argmax(self._sal))
-            self._best_local = max(self._best_local, float(self._sal[best]))
             shift = 0.0
             if 0 < best < self._sal.shape[0] - 1:
                 a, b, c = self._sal[best - 1], self._sal[best], self._sal[best + 1]

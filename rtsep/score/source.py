@@ -18,39 +18,39 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .smf import Timeline, read_score
-from .state import ScoreState
+from .smf import Timeline, read_score, timeline_notes
+from .state import ScoreState, midi_to_hz
 
 LATENCY_RING = 4096
 
 
 @dataclass(frozen=True)
 class ScoreGuidance:
-    """How the engine uses a score. (Tuned on rendered songs and MIR-1K training singers;
-    BENCHMARKS.md, "Score guidance".)
+    """How the engine uses a score (chosen on rendered songs and MIR-1K training singers;
+    BENCHMARKS.md, "Score guidance"; the score's clustering weight is in ``rtsep.config``).
 
     ``rest_gain``: vocal-mask factor where the score says nobody sings (1 = no gate);
     ``gate_hold_s``: the gate waits this long after the last note (the sung release).
-    The score primitive (``rtsep.primitives.score.ScoreCue``) gets ``hold_s`` (how long an
-    ended note's comb stays on offer), ``search_semitones`` (each note's f0 is refined to the
-    strongest harmonic series within this many semitones in the audio), ``rest_value`` (its
-    mask where no note sounds) and ``off_value`` (its mask between the partials of a note).
+    ``lookahead_s``: a file score also offers the notes that start this soon, and does not
+    gate before them (slack for a score that runs late, and for consonants before a sung
+    vowel; a live score cannot see ahead). The score primitive
+    (``rtsep.primitives.score.ScoreCue``) gets ``hold_s`` (how long an ended note's comb
+    stays on offer), ``search_semitones`` (each note's f0 is refined to the strongest
+    harmonic series within this many semitones in the audio), ``rest_value`` (its mask where
+    no note sounds) and ``off_value`` (its mask between the partials of a note).
     """
 
     rest_gain: float = 0.5
     gate_hold_s: float = 0.25
-    hold_s: float = 0.15
+    lookahead_s: float = 0.2
+    hold_s: float = 0.25
     search_semitones: float = 1.0
     rest_value: float = 0.0
     off_value: float = 0.0
-    trust_s: float = 0.0
-    trust_lo: float = 0.3
-    trust_hi: float = 0.6
 
     def cue_params(self) -> dict:
         d = asdict(self)
-        return {k: d[k] for k in ("hold_s", "search_semitones", "rest_value", "off_value",
-                                  "trust_s", "trust_lo", "trust_hi")}
+        return {k: d[k] for k in ("hold_s", "search_semitones", "rest_value", "off_value")}
 
 
 class ScoreInput:
@@ -84,11 +84,9 @@ class ScoreInput:
         st = self.state
         st.advance(t)
         g = self.guidance
-        resting = st.informative and st.n_f0 == 0 and st.silent_for() > g.gate_hold_s
-        # a score the audio disagrees with (wrong notes, wrong timing) gates less
-        trust = 1.0 if g.trust_s <= 0 else min(1.0, max(0.0, (st.agreement - g.trust_lo)
-                                                           / (g.trust_hi - g.trust_lo)))
-        self.gate = 1.0 - trust * (1.0 - g.rest_gain) if resting else 1.0
+        resting = (st.informative and st.n_f0 == 0 and st.n_upcoming == 0
+                   and st.silent_for() > g.gate_hold_s)
+        self.gate = g.rest_gain if resting else 1.0
 
     def _apply_until(self, t: float) -> None:  # pragma: no cover - subclasses
         raise NotImplementedError
@@ -142,6 +140,9 @@ class FileScore(ScoreInput):
         self.timeline = timeline
         self.offset_s = float(offset_s)
         self._pos = 0
+        notes = timeline_notes(timeline)
+        self._onsets = np.array([n[0] for n in notes]) + self.offset_s
+        self._keys = np.array([n[2] for n in notes], dtype=np.float64)
 
     @classmethod
     def from_file(cls, path, channel="auto", offset_s: float = 0.0, **kw) -> "FileScore":
@@ -160,3 +161,10 @@ class FileScore(ScoreInput):
             self.state.apply(int(s), int(d1), int(d2), float(times[i] + shift))
             i += 1
         self._pos = i
+        st, ahead = self.state, self.guidance.lookahead_s
+        st.n_upcoming = 0
+        if ahead > 0 and self._onsets.size:
+            lo, hi = np.searchsorted(self._onsets, [t, t + ahead])
+            for key in self._keys[lo:hi][: st.upcoming_hz.shape[0]]:
+                st.upcoming_hz[st.n_upcoming] = midi_to_hz(key)
+                st.n_upcoming += 1

@@ -46,6 +46,10 @@ class ScoreState:
         self.complete = bool(complete)
         self.f0_hz = np.zeros(MAX_NOTES)
         self.velocity = np.zeros(MAX_NOTES)
+        # Notes that start soon (Hz), for sources that know the future (a file); readers use
+        # them as slack for a score that runs late. Live sources leave ``n_upcoming`` at 0.
+        self.upcoming_hz = np.zeros(MAX_NOTES)
+        self.n_upcoming = 0
         self.parser = MidiParser()
         self.reset()
 
@@ -61,6 +65,7 @@ class ScoreState:
         self.parser.messages = self.parser.ignored = self.parser.dropped = 0
         self.now = 0.0
         self.n_f0 = 0
+        self.n_upcoming = 0
         self.f0_hz.fill(0.0)
         self.velocity.fill(0.0)
         self.last_note_event = -np.inf  # score time of the last note on or off
@@ -70,9 +75,6 @@ class ScoreState:
         self.overflows = 0  # events a source had to drop (its queue was full)
         self.stuck_notes = 0
         self.notes_started = 0
-        # How well the audio agrees with the score, in [0, 1], smoothed; written by the score
-        # cue when it tracks agreement (``rtsep.primitives.score``), else stays 1.
-        self.agreement = 1.0
 
     def release_all(self) -> None:
         """End every note and forget pedals and bends (the source went away); counters stay."""
