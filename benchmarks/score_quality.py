@@ -14,7 +14,8 @@ Sets of tracks:
   singers that are not reserved for evaluation.
 
 Conditions: no score (the engine's default primitives), the exact score, the score 50 ms and
-200 ms late, 200 ms early, and with 10 % of its notes deleted (seeded). Each track is streamed
+200 ms late, 200 ms early, with 10 % of its notes deleted (seeded), and with wrong notes (every
+note a fourth up). Each track is streamed
 through the engine (``separate_array``, default preset); vocals SDR is BSS Eval v4 (1 s
 windows, median over windows; ``rtsep.evaluation.metrics``), then median and mean over tracks.
 ``--write`` replaces the "## Score guidance" section of BENCHMARKS.md.
@@ -54,7 +55,8 @@ NOTES = """
 DATA = Path(os.environ.get("RTSEP_SHARED_DATA", ROOT.parent / "shared" / "data"))
 RESERVED = ("amy", "bobon", "fdps", "heycat", "stool", "kenshin", "abjones", "bug")
 CONDITIONS = {"none": None, "exact": 0.0, "late 50 ms": 0.05, "late 200 ms": 0.2,
-              "early 200 ms": -0.2, "10 % notes deleted": "delete"}
+              "early 200 ms": -0.2, "10 % notes deleted": "delete",
+              "wrong notes (a fourth up)": "transpose"}
 
 
 def rendered_tracks(work: Path, songs: int, seconds: float, seed: int) -> list[dict]:
@@ -98,6 +100,8 @@ def train_tracks(count: int, seed: int = 0) -> list[dict]:
 def condition_notes(notes: list, condition, seed: int) -> list | None:
     if condition is None:
         return None
+    if condition == "transpose":
+        return [(on, off, key + 5) for on, off, key in notes]
     if condition == "delete":
         rng = np.random.default_rng(seed)
         drop = set(rng.choice(len(notes), int(round(0.1 * len(notes))), replace=False).tolist())
@@ -160,7 +164,7 @@ def tune(args) -> None:
     base = np.array(run_conditions(tracks, ScoreGuidance(), config, {"none": None},
                                    progress=False)["none"])
     print(f"no score: mean {base.mean():.2f} dB over {len(tracks)} tracks", flush=True)
-    conds = {"exact": 0.0, "late 200 ms": 0.2, "early 200 ms": -0.2}
+    conds = {"exact": 0.0, "late 200 ms": 0.2, "early 200 ms": -0.2, "wrong": "transpose"}
     for kw in grid:
         w = kw.pop("weight", None)  # the score's clustering weight (rtsep.config)
         cfg = config if w is None else replace(config, primitives=SCORE_PRIMITIVES,

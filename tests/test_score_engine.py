@@ -88,7 +88,7 @@ def test_rests_lower_the_vocals_but_do_not_erase_them():
     b, c = gaps[0]
     rest = slice(int((b - OFFSET + 0.5) * SR), int((c - OFFSET) * SR))
     ratio = np.sum(guided[rest] ** 2) / np.sum(plain[rest] ** 2)
-    assert 0.05 < ratio < 0.5, ratio
+    assert 0.01 < ratio < 0.3, ratio  # about -15 dB: lowered, not zeroed
 
 
 def test_harmonic_masks_are_the_comb_kernel():

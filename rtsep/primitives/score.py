@@ -14,6 +14,12 @@ What the cue says, per hop:
   ``presence`` is 0, so primitive clustering leaves it out and the other cues decide alone;
 - no note sounds in an informative score: ``rest_value`` everywhere (the voice rests);
 - notes sound: 1 on their partials, ``off_value`` between them.
+
+A wrong score (other notes than the sung ones) would push the voice into the accompaniment,
+so the cue measures how well the audio agrees with the score (the harmonic salience of the
+score's notes against the strongest harmonic series anywhere, smoothed over ``trust_s``) and
+its ``presence`` (its weight in primitive clustering) falls from 1 to 0 as that agreement
+falls from ``trust_hi`` to ``trust_lo``; the engine's rest gate follows (``state.trust``).
 """
 
 from __future__ import annotations
@@ -45,11 +51,24 @@ class ScoreCue(HarmonicComb):
 
     def __init__(self, geometry: StftGeometry, state=None, hold_s: float = 0.15,
                  search_semitones: float = 1.0, rest_value: float = 0.0,
-                 off_value: float = 0.0, n_harmonics: int = 10, harm_decay: float = 0.8,
-                 whiten_hz: float = 200.0, **comb):
+                 off_value: float = 0.0, trust_s: float = 1.0, trust_lo: float = 0.6,
+                 trust_hi: float = 0.9, n_harmonics: int = 10, harm_decay: float = 0.8,
+                 whiten_hz: float = 200.0, fmin: float = 80.0, fmax: float = 1000.0, **comb):
         super().__init__(geometry, **comb)
         self.state = state
         self.hold_s = float(hold_s)
+        # Agreement of score and audio: the salience of the score's notes over that of the
+        # strongest harmonic series anywhere, smoothed over ``trust_s`` (0: always trusted).
+        # Measured on the rendered song: 0.95 on average with the exact score (0.94 200 ms
+        # late), 0.27 transposed by a fourth; on six MIR-1K training clips 0.93-0.98 exact,
+        # 0.42-0.66 a fourth off.
+        self.trust_rate = geometry.hop / geometry.sr / trust_s if trust_s > 0 else 0.0
+        self.trust_lo, self.trust_hi = float(trust_lo), float(trust_hi)
+        fmax = min(fmax, geometry.sr / 4)
+        n_all = int(math.floor(12 * STEPS_PER_SEMITONE * math.log2(fmax / fmin))) + 1
+        self._all_bins = (fmin * 2.0 ** (np.arange(n_all) / (12.0 * STEPS_PER_SEMITONE))
+                          / self.bin_hz)
+        self._all_sal = np.zeros(n_all)
         self.rest_value = float(rest_value)
         self.off_value = float(off_value)
         k = int(round(search_semitones * STEPS_PER_SEMITONE))
@@ -71,6 +90,8 @@ class ScoreCue(HarmonicComb):
         self._recent_hz.fill(0.0)
         self._recent_t.fill(-np.inf)
         self.presence = 1.0
+        self.agreement = 1.0  # smoothed score/audio agreement in [0, 1]
+        self._best_local = 0.0
 
     def warmup(self) -> None:
         saved, self.state = self.state, None
@@ -95,7 +116,7 @@ class ScoreCue(HarmonicComb):
             return self._out
         else:
             notes, now = list(st.f0_hz[: st.n_f0]), st.now
-        self.presence = 1.0
+        self.presence = self._trust()
         offered = self._offer(notes, now)
         if st is not None:  # a file's notes that start soon: slack for a late score
             for hz in st.upcoming_hz[: st.n_upcoming]:
@@ -106,6 +127,8 @@ class ScoreCue(HarmonicComb):
             return self._out
         if st is not None and self._ratios.shape[0] > 1:
             self._refine(mag, offered)
+            if self.trust_rate > 0.0 and notes:
+                self._agree()
         else:
             for i, hz in enumerate(offered):
                 self._f0_bins[i] = hz / self.bin_hz
@@ -115,6 +138,21 @@ class ScoreCue(HarmonicComb):
             np.multiply(self._out, 1.0 - self.off_value, out=self._out)
             np.add(self._out, self.off_value, out=self._out)
         return self._out
+
+    def _trust(self) -> float:
+        """The cue's weight factor from the agreement (1 when agreement is not tracked)."""
+        if self.trust_rate <= 0.0:
+            return 1.0
+        x = (self.agreement - self.trust_lo) / (self.trust_hi - self.trust_lo)
+        return min(1.0, max(0.0, x))
+
+    def _agree(self) -> None:
+        """Update the agreement with this frame (``_refine`` left the whitened spectrum)."""
+        harmonic_salience(self._white, self._all_bins, self.harm_weights, self._all_sal)
+        best = float(self._all_sal.max())
+        a = min(1.0, self._best_local / best) if best > 0.0 else 1.0
+        self.agreement += self.trust_rate * (a - self.agreement)
+        self.state.trust = self._trust()
 
     def _offer(self, notes: list, now: float) -> list:
         """The sounding notes, then the recently ended ones (within ``hold_s``) not among them."""
@@ -135,6 +173,7 @@ class ScoreCue(HarmonicComb):
         np.sqrt(mag, out=self._comp)
         whiten(self._comp, self.whiten_half, self._white)
         n = 0
+        self._best_local = 0.0
         for hz in offered:
             f0 = hz / self.bin_hz
             if f0 * self._ratios[0] < 1.0:
@@ -142,6 +181,7 @@ class ScoreCue(HarmonicComb):
             np.multiply(self._ratios, f0, out=self._cands)
             harmonic_salience(self._white, self._cands, self.harm_weights, self._sal)
             best = int(np.argmax(self._sal))
+            self._best_local = max(self._best_local, float(self._sal[best]))
             shift = 0.0
             if 0 < best < self._sal.shape[0] - 1:
                 a, b, c = self._sal[best - 1], self._sal[best], self._sal[best + 1]

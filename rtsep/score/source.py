@@ -86,7 +86,8 @@ class ScoreInput:
         g = self.guidance
         resting = (st.informative and st.n_f0 == 0 and st.n_upcoming == 0
                    and st.silent_for() > g.gate_hold_s)
-        self.gate = g.rest_gain if resting else 1.0
+        # a score the audio does not bear out gates less (``state.trust``, from the cue)
+        self.gate = 1.0 - st.trust * (1.0 - g.rest_gain) if resting else 1.0
 
     def _apply_until(self, t: float) -> None:  # pragma: no cover - subclasses
         raise NotImplementedError

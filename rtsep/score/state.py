@@ -75,6 +75,9 @@ class ScoreState:
         self.overflows = 0  # events a source had to drop (its queue was full)
         self.stuck_notes = 0
         self.notes_started = 0
+        # How far the audio bears the score out, in [0, 1]: written by the score cue (its
+        # presence in clustering), read by the rest gate; 1 when nothing measures it.
+        self.trust = 1.0
 
     def release_all(self) -> None:
         """End every note and forget pedals and bends (the source went away); counters stay."""
