@@ -21,16 +21,19 @@ PRESET_HOPS = {"default": 256, "low-latency": 128}
 REFERENCE_N_FFT = 2048
 
 # Every primitive ``rtsep.primitives`` implements (its registry checks this list), and the
-# ones used when none are named.
+# ones used when none are named (with a score input, ``score`` joins them).
 PRIMITIVE_NAMES = ("repet", "hpss", "pitch", "score")
 DEFAULT_PRIMITIVES = ("repet", "hpss", "pitch")
+SCORE_PRIMITIVES = DEFAULT_PRIMITIVES + ("score",)
 # How the engine chooses between candidates: ``off`` keeps the first, ``confidence`` follows the
 # most confident (paper 004). Oracle selection needs the true stems, so it lives in
 # ``rtsep.evaluation.selection``, not in the engine.
 SWITCH_MODES = ("off", "confidence")
 # Clustering weight of each primitive when none are given: the best of a small grid on the dev
 # set (HPSS's mask is the least reliable), confirmed on a held-out rendered song (BENCHMARKS.md).
-DEFAULT_WEIGHTS = {"repet": 1.0, "hpss": 0.5, "pitch": 1.0, "score": 1.0}
+# The score's weight was chosen on rendered songs and MIR-1K training clips (BENCHMARKS.md,
+# "Score guidance").
+DEFAULT_WEIGHTS = {"repet": 1.0, "hpss": 0.5, "pitch": 1.0, "score": 2.0}
 DEFAULT_MODEL = "default"  # in EngineConfig.models: the best shipped model for the sample rate
 
 
@@ -98,7 +101,9 @@ class EngineConfig:
             return tuple(float(w) for w in self.weights)
         return tuple(DEFAULT_WEIGHTS.get(name, 1.0) for name in self.primitives)
 
-    def validate(self) -> None:
+    def validate(self, score: bool = False) -> None:
+        """Raise ``ConfigError`` on the first invalid setting; ``score``: a score input is
+        given (the ``score`` primitive needs one)."""
         if self.preset not in PRESET_HOPS:
             raise ConfigError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESET_HOPS)}")
         if not self.primitives:
@@ -109,11 +114,10 @@ class EngineConfig:
                               f"{', '.join(PRIMITIVE_NAMES)}")
         if len(set(self.primitives)) != len(self.primitives):
             raise ConfigError(f"primitive named twice in {', '.join(self.primitives)}")
-        if "score" in self.primitives:
-            # Nothing feeds the score cue yet: it would say "no voice" everywhere and the
-            # vocals would come out silent.
-            raise ConfigError("the score primitive needs a score input (a MIDI port or file), "
-                              "which rtsep does not read yet; use repet, hpss and pitch")
+        if "score" in self.primitives and not score:
+            # Nothing would feed the score cue: it would have nothing to say, ever.
+            raise ConfigError("the score primitive needs a score: give --score FILE.mid or "
+                              "--midi PORT")
         if self.weights is not None and len(self.weights) != len(self.primitives):
             raise ConfigError(
                 f"{len(self.weights)} weights given for {len(self.primitives)} primitives"

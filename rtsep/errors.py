@@ -7,7 +7,7 @@ so ``models`` can use the same vocabulary without importing the engine.
 """
 
 __all__ = ["RtsepError", "AudioFileError", "DeviceError", "ModelFileError", "ConfigError",
-           "OutputError"]
+           "OutputError", "ScoreFileError"]
 
 
 class RtsepError(Exception):
@@ -32,3 +32,7 @@ class ConfigError(RtsepError):
 
 class ModelFileError(RtsepError):
     """A model file is missing, damaged, or does not match its description (names the file)."""
+
+
+class ScoreFileError(RtsepError):
+    """A score (a MIDI file) is missing, unreadable, truncated, or lacks the part asked for."""

@@ -29,18 +29,19 @@ _ENGINES: dict = {}  # this process's engines, so a batch of songs compiles and 
 
 
 def make_engine(sr: int, channels: int, config: EngineConfig | None = None, *,
-                cached: bool = False):
+                cached: bool = False, score=None):
     """An engine for ``config``; kept as one function so every caller builds it the same way.
 
     Files need no streaming confidence unless it picks between candidates, so it is only
     computed then (the output is the same either way; ``tests/test_batched.py``).
     ``cached=True`` keeps the engine (warmed up) for the next song of the same rate, channel
-    count and settings in this process; its state is reset before each use.
+    count and settings in this process; its state is reset before each use. ``score`` (a
+    ``rtsep.score.ScoreInput``) is followed; an engine with a score is never cached.
     """
     from .core.engine import Engine
 
-    if not cached:
-        return Engine(sr, channels, config, track_confidence=False)
+    if not cached or score is not None:
+        return Engine(sr, channels, config, track_confidence=False, score=score)
     key = (int(sr), int(channels), repr(config or EngineConfig()))
     if key not in _ENGINES:
         _ENGINES[key] = Engine(sr, channels, config, track_confidence=False).warmup()
@@ -57,11 +58,12 @@ def processing_rate(sr: int, config: EngineConfig | None) -> int:
     return models_sample_rate(config) or sr
 
 
-def _aligned(sr: int, channels: int, config, engine, cached: bool = False):
+def _aligned(sr: int, channels: int, config, engine, cached: bool = False, score=None):
     from .core.aligned import AlignedSeparator
 
     if engine is None:
-        engine = make_engine(processing_rate(sr, config), channels, config, cached=cached)
+        engine = make_engine(processing_rate(sr, config), channels, config, cached=cached,
+                             score=score)
     return AlignedSeparator(engine, sr)
 
 
@@ -74,6 +76,7 @@ def separate_array(
     engine=None,
     progress: Callable[[int, int], None] | None = None,
     info: dict | None = None,
+    score=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Vocals and karaoke of ``x`` ``(channels, samples)``, latency-compensated, same shape.
 
@@ -82,7 +85,9 @@ def separate_array(
     sample counts. When the engine runs at another rate (``engine.sr``, or the rate the
     configured models were trained at), the signal is resampled to it and back; the karaoke is
     then the input minus the vocals, so the two still sum to the input. ``info``, if given,
-    receives the engine's rate and latency.
+    receives the engine's rate and latency. ``score`` (a ``rtsep.score.ScoreInput``, e.g.
+    ``FileScore.from_file("song.mid")``) guides the separation; its time 0 is the first sample
+    of ``x``.
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
@@ -90,7 +95,7 @@ def separate_array(
     block = int(block or READ_BLOCK)
     if block < 1:
         raise ConfigError(f"block size must be at least 1 sample, got {block}")
-    stream = _aligned(sr, x.shape[0], config, engine)
+    stream = _aligned(sr, x.shape[0], config, engine, score=score)
     _describe(stream, sr, info)
     n = x.shape[1]
     vocals = np.empty_like(x)
@@ -139,6 +144,7 @@ def separate_file(
     summary_extra=None,
     cached_engine: bool = False,
     expect_models: dict | None = None,
+    score=None,
 ) -> dict:
     """Read ``input_path`` (``"-"``: standard input), separate it, write ``out_dir/STEM.EXT``.
 
@@ -151,6 +157,7 @@ def separate_file(
     ``cached_engine`` reuses this process's engine for the rate and settings (batches).
     ``expect_models`` ``{name: sha256}``: refuse (``ModelFileError``) if a loaded model's
     weights are not these, e.g. because the file was replaced while a batch was running.
+    ``score`` (a ``rtsep.score.ScoreInput``) guides the separation from the first sample on.
     Returns a summary dict (also what ``summary`` holds, plus ``summary_extra``: a dict, or a
     function returning one, called when the summary is written).
     """
@@ -163,7 +170,7 @@ def separate_file(
     t_start = time.perf_counter()
     with AudioReader(input_path) as reader:
         sr, channels, frames = reader.sr, reader.channels, reader.frames
-        stream = _aligned(sr, channels, config, None, cached=cached_engine)
+        stream = _aligned(sr, channels, config, None, cached=cached_engine, score=score)
         models = _check_models(stream.engine, expect_models)
         info: dict = {}
         _describe(stream, sr, info)

@@ -28,6 +28,7 @@ _COMMAND_MODULES = [
     "rtsep.cli.models",
     "rtsep.cli.eval",
     "rtsep.cli.train",
+    "rtsep.cli.score",
 ]
 
 for _name in _COMMAND_MODULES:

@@ -24,6 +24,14 @@ from .options import (
     WithPrimitivesOption,
     engine_config_from_options,
 )
+from .score import (
+    MidiOption,
+    ScoreChannelOption,
+    ScoreOffsetOption,
+    ScoreOption,
+    describe,
+    score_from_options,
+)
 
 
 class Out(str, Enum):
@@ -57,6 +65,10 @@ def register(app: typer.Typer) -> None:
         stats_json: Optional[Path] = typer.Option(None, "--stats-json", help="Also write the end-of-run summary as JSON."),
         jack_name: Optional[str] = typer.Option(None, "--jack-name", help="JACK client name for this process (ports NAME:in_0, NAME:out_0, ...)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No status line."),
+        midi: MidiOption = None,
+        score: ScoreOption = None,
+        score_offset: ScoreOffsetOption = 0.0,
+        score_channel: ScoreChannelOption = "auto",
     ) -> None:
         """Separate live: microphone (or a file played in real time) to the output device.
 
@@ -70,7 +82,8 @@ def register(app: typer.Typer) -> None:
 
         config = engine_config_from_options(
             preset, alpha, primitive, weight, beta, models=model, primitives_only=primitives_only,
-            with_primitives=with_primitives, backend=backend, switch=switch)
+            with_primitives=with_primitives, backend=backend, switch=switch,
+            score=score is not None or midi is not None)
         if buffer_hops is not None and buffer_hops < 0:
             raise ConfigError(f"--buffer-hops must be 0 or more, got {buffer_hops}")
         check_writable(stats_json)  # a read-only folder is found now, not after the gig
@@ -78,25 +91,37 @@ def register(app: typer.Typer) -> None:
             from ..live.devices import rescan
 
             rescan(jack_client_name=jack_name)
-        session = build_session(source, out=out.value, device=device, in_device=in_device,
-                                out_device=out_device, config=config, in_channels=in_channels,
-                                blocksize=check_blocksize(blocksize), extra_buffer_hops=buffer_hops)
-        for note in session.notes:
-            typer.echo(f"rtsep live: note: {note}", err=True)
-        session.engine.warmup()  # compile now, while a Ctrl-C still simply stops
-        printer = None if quiet else _StatusPrinter(status_line)
-        typer.echo(f"rtsep live: {session.sr} Hz, {session.channels} ch, hop {session.hop}, "
-                   f"blocksize {session.blocksize}, buffering {session.extra_buffer_hops} hop(s); "
-                   "Ctrl-C to stop", err=True)
-        # From here a stop signal is held: the stream is closed, the summary printed and the
-        # statistics written before the command ends with the signal's exit status.
-        with interrupts.held():
-            summary = session.run(seconds=seconds, status=printer)
-            if printer is not None:
-                printer.close()
-            typer.echo(format_summary(summary), err=True)
-            if stats_json is not None:
-                write_json_atomic(stats_json, summary)
+        followed = score_from_options(score, score_offset, score_channel, midi,
+                                      client_name=f"{jack_name or 'rtsep'}-midi")
+        try:
+            session = build_session(source, out=out.value, device=device, in_device=in_device,
+                                    out_device=out_device, config=config,
+                                    in_channels=in_channels,
+                                    blocksize=check_blocksize(blocksize),
+                                    extra_buffer_hops=buffer_hops, score=followed)
+            if hasattr(followed, "attach"):
+                followed.attach(session)  # live events are stamped with the session's frames
+            for note in session.notes:
+                typer.echo(f"rtsep live: note: {note}", err=True)
+            session.engine.warmup()  # compile now, while a Ctrl-C still simply stops
+            printer = None if quiet else _StatusPrinter(status_line)
+            typer.echo(f"rtsep live: {session.sr} Hz, {session.channels} ch, hop {session.hop}, "
+                       f"blocksize {session.blocksize}, buffering {session.extra_buffer_hops} "
+                       "hop(s); Ctrl-C to stop", err=True)
+            if followed is not None:
+                typer.echo(describe(followed), err=True)
+            # From here a stop signal is held: the stream is closed, the summary printed and
+            # the statistics written before the command ends with the signal's exit status.
+            with interrupts.held():
+                summary = session.run(seconds=seconds, status=printer)
+                if printer is not None:
+                    printer.close()
+                typer.echo(format_summary(summary), err=True)
+                if stats_json is not None:
+                    write_json_atomic(stats_json, summary)
+        finally:
+            if hasattr(followed, "close"):
+                followed.close()
         if summary["stopped_by"]:
             raise interrupts.Interrupted(getattr(signal, summary["stopped_by"]))
 

@@ -18,6 +18,7 @@ from ..config import (
     DEFAULT_MODEL,
     DEFAULT_PRIMITIVES,
     PRESET_HOPS,
+    SCORE_PRIMITIVES,
     SWITCH_MODES,
     EngineConfig,
 )
@@ -32,8 +33,8 @@ PresetOption = Annotated[Preset, typer.Option(
 AlphaOption = Annotated[Optional[float], typer.Option(
     help="Deep Karaoke threshold: binary mask where the vocal posterior > alpha.")]
 PrimitiveOption = Annotated[Optional[List[str]], typer.Option(
-    "--primitive", "-p", help="Primitive to cluster (repeatable): repet, hpss, pitch. "
-    "Default: all three.")]
+    "--primitive", "-p", help="Primitive to cluster (repeatable): repet, hpss, pitch, score. "
+    "Default: the first three, and score when a score is followed.")]
 WeightOption = Annotated[Optional[List[float]], typer.Option(
     "--weight", "-w", help="Clustering weight per --primitive, in the same order.")]
 BetaOption = Annotated[float, typer.Option(help="Hardness of primitive clustering (paper 000).")]
@@ -57,13 +58,14 @@ def engine_config_from_options(preset: str = "default", alpha: Optional[float] =
                                weights: Optional[List[float]] = None, beta: float = 5.0, *,
                                models: Optional[List[str]] = None, primitives_only: bool = True,
                                with_primitives: bool = False, backend: str = "auto",
-                               switch: str = "confidence") -> EngineConfig:
+                               switch: str = "confidence", score: bool = False) -> EngineConfig:
     """One place that turns the shared command-line options into an ``EngineConfig``.
 
     With no ``--model`` and no ``--primitives-only`` the engine takes the first shipped model of
     the default order that fits the rate (primitive clustering when none does).
     ``--with-primitives`` adds primitive clustering as a candidate beside the models, for
-    switching by confidence. Enum members are accepted wherever strings are.
+    switching by confidence. ``score``: a score is followed (``--score``/``--midi``), so the
+    score primitive joins the default ones. Enum members are accepted wherever strings are.
     """
     if primitives_only and models:
         raise ConfigError("--primitives-only and --model exclude each other")
@@ -72,7 +74,7 @@ def engine_config_from_options(preset: str = "default", alpha: Optional[float] =
     else:
         chosen = tuple(models) if models else (DEFAULT_MODEL,)
         use_primitives = with_primitives
-    names = tuple(primitives) if primitives else DEFAULT_PRIMITIVES
+    names = tuple(primitives) if primitives else (SCORE_PRIMITIVES if score else DEFAULT_PRIMITIVES)
     config = EngineConfig(
         preset=_value(preset),
         primitives=names,
@@ -84,7 +86,7 @@ def engine_config_from_options(preset: str = "default", alpha: Optional[float] =
         backend=_value(backend),
         switch=_value(switch),
     )
-    config.validate()
+    config.validate(score=score)
     return config
 
 

@@ -22,6 +22,7 @@ from .options import (
     WithPrimitivesOption,
     engine_config_from_options,
 )
+from .score import ScoreChannelOption, ScoreOffsetOption, ScoreOption, score_from_options
 
 
 class Stem(str, Enum):
@@ -69,6 +70,9 @@ def register(app: typer.Typer) -> None:
         switch: SwitchOption = "confidence",
         plot: Optional[Path] = typer.Option(
             None, help="Also write a spectrogram picture (PNG; one song only)."),
+        score: ScoreOption = None,
+        score_offset: ScoreOffsetOption = 0.0,
+        score_channel: ScoreChannelOption = "auto",
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
         """Separate songs into vocals and karaoke, aligned sample for sample with the input.
@@ -82,14 +86,17 @@ def register(app: typer.Typer) -> None:
         config = engine_config_from_options(
             preset, alpha, primitive, weight, beta, models=model,
             primitives_only=primitives_only, with_primitives=with_primitives,
-            backend=backend, switch=switch)
+            backend=backend, switch=switch, score=score is not None)
         stems = ("vocals", "karaoke") if stem is Stem.both else (stem.value,)
+        followed = score_from_options(score, score_offset, score_channel)
         try:
             if out == "-":
-                code = report.to_stdout(inputs, config, stems, plot, jobs, ray, json_path)
+                code = report.to_stdout(inputs, config, stems, plot, jobs, ray, json_path,
+                                        score=followed)
             else:
                 code = report.to_folder(inputs, Path(out), config, stems, format.value,
-                                        plot, jobs, ray, force, json_path, quiet)
+                                        plot, jobs, ray, force, json_path, quiet,
+                                        score=followed)
         except KeyboardInterrupt as exc:
             interrupted_exit("rtsep", signal_of(exc), report.kept_note())
         if code:

@@ -23,8 +23,8 @@ def _songs(inputs, out: Path):
     return songs
 
 
-def to_stdout(inputs, config, stems, plot, jobs, ray, json_path) -> int:
-    """One song, one stem, streamed to standard output as WAV."""
+def to_stdout(inputs, config, stems, plot, jobs, ray, json_path, score=None) -> int:
+    """One song, one stem, streamed to standard output as WAV (following ``score``)."""
     from ..jobs import SongOptions, separate_song
 
     if len(stems) != 1:
@@ -34,7 +34,8 @@ def to_stdout(inputs, config, stems, plot, jobs, ray, json_path) -> int:
     songs = _songs(inputs, Path("stdout"))
     if len(songs) != 1:
         raise ConfigError(f"--out - takes one song, got {len(songs)}")
-    row = separate_song(songs[0], config, SongOptions(stems=tuple(stems)),
+    _describe_score(score)
+    row = separate_song(songs[0], config, SongOptions(stems=tuple(stems), score=score),
                         stdout=sys.stdout.buffer)
     if row["status"] == "failed":
         raise RtsepError(row["error"])
@@ -44,18 +45,22 @@ def to_stdout(inputs, config, stems, plot, jobs, ray, json_path) -> int:
 
 
 def to_folder(inputs, out: Path, config, stems, fmt, plot, jobs, ray, force, json_path,
-              quiet) -> int:
+              quiet, score=None) -> int:
     from ..jobs import SongOptions, run, totals
     from ..jobs.worker import current_models
 
     songs = _songs(inputs, out)
     if plot is not None and len(songs) > 1:
         raise ConfigError(f"--plot draws one song; {len(songs)} were given")
+    if score is not None and (len(songs) > 1 or ray):
+        raise ConfigError(f"--score follows one song; {len(songs)} were given"
+                          if len(songs) > 1 else "--score runs here, not with --ray")
     if any(s.is_stdin for s in songs) and (jobs > 1 or ray):
         raise ConfigError("standard input (-) cannot go to --jobs workers or --ray")
     options = SongOptions(stems=tuple(stems), fmt=fmt, force=force,
                           plot=str(plot) if plot is not None else None,
-                          models=current_models(config))
+                          models=current_models(config), score=score)
+    _describe_score(score)
     t0 = time.perf_counter()
     with _Progress(songs, enabled=not quiet and sys.stderr.isatty()) as bar:
         rows = run(songs, config, options, jobs=jobs, ray_address=ray, on_event=bar.event)
@@ -119,6 +124,14 @@ def _table(rows: list[dict], summary: dict) -> None:
         f"{summary['wall_seconds']:.1f} s ({summary['audio_minutes_per_minute']:.1f} audio "
         f"minutes per minute, {summary['files_per_minute']:.1f} songs per minute)",
         highlight=False)
+
+
+def _describe_score(score) -> None:
+    """Which part of the score is followed: said once the inputs are known to be fine."""
+    if score is not None:
+        from .score import describe
+
+        typer.echo(describe(score), err=True)
 
 
 def kept_note() -> str:

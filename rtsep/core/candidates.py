@@ -106,15 +106,20 @@ class PrimitiveCandidate(Candidate):
 
     kind = "primitives"
 
-    def __init__(self, geometry: StftGeometry, config: EngineConfig):
+    def __init__(self, geometry: StftGeometry, config: EngineConfig, score=None):
         self.name = "pcl" if len(config.primitives) > 1 else config.primitives[0]
-        self.primitives = make_primitives(config.primitives, geometry)
+        # the score cue reads the engine's score state (``rtsep.score``), refreshed every hop
+        params = {} if score is None else {"score": {"state": score.state,
+                                                     **score.guidance.cue_params()}}
+        self.primitives = make_primitives(config.primitives, geometry, **params)
         self.combiner = MaskCombiner(
             n_bins=geometry.n_bins,
             n_primitives=len(self.primitives),
             weights=config.primitive_weights(),
             beta=config.beta,
         )
+        self._weights = self.combiner.weights.copy()
+        self._presence = np.ones(len(self.primitives))
         self.confidence = _confidence(geometry, len(self.primitives), config)
         super().__init__(geometry.n_bins, len(self.primitives))
         self.reset()
@@ -141,6 +146,10 @@ class PrimitiveCandidate(Candidate):
         for d, p in enumerate(self.primitives):
             p.step_many(mags, prim)
             embeddings[:, :, d] = prim
+            self._presence[d] = p.presence
+        # a cue with nothing to say (a silent score) is left out of Eq. 1; with a score the
+        # engine steps one frame at a time, so this is that frame's presence
+        np.multiply(self._weights, self._presence, out=self.combiner.weights)
         # Eq. 1 is per bin, so B frames are one long list of bins
         self.combiner.combine_into(embeddings.reshape(B * self.n_bins, self.dims),
                                    masks.reshape(B * self.n_bins))
@@ -152,9 +161,13 @@ class ModelCandidate(Candidate):
     kind = "model"
 
     def __init__(self, name: str, backend, geometry: StftGeometry, config: EngineConfig,
-                 embedding_dims: int, lookahead_frames: int = 0):
+                 embedding_dims: int, lookahead_frames: int = 0, score=None):
         self.name = name
         self.backend = backend
+        # The engine's score input (``rtsep.score.ScoreInput``) or None. Its ``state`` holds the
+        # sounding notes as f0s, refreshed before each hop; a score-informed model reads them
+        # (``rtsep.primitives.comb.harmonic_mask`` turns them into the engine's comb mask).
+        self.score = score
         self.lookahead_frames = int(lookahead_frames)
         # a deep-clustering embedding is judged by its own 2-means clustering (paper 004)
         self.confidence = _confidence(geometry, embedding_dims, config, kmeans=True)

@@ -70,12 +70,17 @@ class Engine:
 
     ``track_confidence=False`` skips the streaming confidence where it cannot change the
     output (one candidate, or ``switch="off"``); ``separate`` uses it, ``live`` shows it.
+
+    ``score`` (a ``rtsep.score.ScoreInput``: a MIDI file or a live port) is followed hop by hop:
+    before each hop's mask, its events up to the hop's last input sample are applied; the
+    ``score`` primitive and the models read its state, and its ``gate`` scales the vocal mask.
+    With a score, the candidates step one hop at a time (the STFT still takes the batch).
     """
 
     def __init__(self, sr: int, channels: int, config: EngineConfig | None = None, *,
-                 track_confidence: bool = True):
+                 track_confidence: bool = True, score=None):
         self.config = config or EngineConfig()
-        self.config.validate()
+        self.config.validate(score=score is not None)
         if not (1 <= int(channels) <= MAX_CHANNELS):
             raise ConfigError(f"channel count {channels} is not supported (1 to {MAX_CHANNELS})")
         self.sr = int(sr)
@@ -84,7 +89,10 @@ class Engine:
         g = self.geometry
         self.hop = g.hop
         self.stft = StreamingSTFT(g, self.channels, max_frames=BATCH_HOPS)
-        self.candidates = candidates = build_candidates(g, self.config)
+        self.score = score
+        if score is not None:
+            score.bind(self.sr)
+        self.candidates = candidates = build_candidates(g, self.config, score)
         self.switcher = ConfidenceSwitcher(
             [c.name for c in candidates], hop_s=g.hop / g.sr, mode=self.config.switch
         )
@@ -128,6 +136,8 @@ class Engine:
 
     def reset(self) -> None:
         self.stft.reset()
+        if self.score is not None:
+            self.score.reset()
         for c in self.candidates:
             c.reset()
         self.switcher.reset()
@@ -201,6 +211,11 @@ class Engine:
             if cheap and not self.config.bypass:
                 self.cheap_hops += B
             self.hops_processed += B
+            if self.score is not None:  # events up to this batch's last sample
+                self.score.advance(self.hops_processed * self.hop)
+        elif self.score is not None and B > 1:  # the score's state changes from hop to hop
+            for b in range(B):
+                self._update_masks(mags[b : b + 1], masks[b : b + 1])
         else:
             self._update_masks(mags, masks)
         t2 = time.perf_counter()
@@ -237,6 +252,8 @@ class Engine:
         """
         tm = self.timings
         B = mags.shape[0]
+        if self.score is not None:  # B == 1 here: events up to this hop's last sample
+            self.score.advance((self.hops_processed + 1) * self.hop)
         run_all = self.switcher.mode != "off"
         ran = self._ran
         for i, c in enumerate(self.candidates):
@@ -282,9 +299,14 @@ class Engine:
             if d and ran[i]:
                 ring = self._cand_masks[i]
                 ring[:d] = ring[B : B + d]
+        score = self.score
+        if score is not None and score.gate != 1.0:  # the score says nobody sings now
+            np.multiply(masks, score.gate, out=masks)
         if self.config.alpha is not None:  # Deep Karaoke (paper 003): binary where p > alpha
             np.greater(masks, self.config.alpha, out=masks)
         self._mask[:] = masks[B - 1]
+        if score is not None:
+            score.mask_ready()
         tm.mix = time.perf_counter() - t0 - (tm.confidence if track else 0.0)
 
     def frame_mask(self, mag: np.ndarray) -> np.ndarray:
@@ -317,18 +339,19 @@ class Engine:
         return self._blocks.process(block)
 
 
-def build_candidates(geometry: StftGeometry, config: EngineConfig) -> list:
-    """Primitive clustering (unless disabled) followed by each model in ``config.models``."""
+def build_candidates(geometry: StftGeometry, config: EngineConfig, score=None) -> list:
+    """Primitive clustering (unless disabled) followed by each model in ``config.models``;
+    ``score`` (or None) is handed to each."""
     from .model_candidates import resolve_default
 
     config = resolve_default(config)
     candidates = []
     if config.use_primitives:
-        candidates.append(PrimitiveCandidate(geometry, config))
+        candidates.append(PrimitiveCandidate(geometry, config, score))
     if config.models:
         from .model_candidates import load_model_candidates
 
-        candidates.extend(load_model_candidates(config.models, geometry, config))
+        candidates.extend(load_model_candidates(config.models, geometry, config, score))
     if not candidates:
         raise ConfigError("nothing to run: primitives are off and no model is loaded")
     return candidates

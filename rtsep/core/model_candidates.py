@@ -12,8 +12,10 @@ from .candidates import ModelCandidate
 DEFAULT_MODEL_ORDER: tuple[str, ...] = ()
 
 
-def load_model_candidates(names, geometry: StftGeometry, config: EngineConfig) -> list:
-    """One ``ModelCandidate`` per model name or path, on ``config.backend``."""
+def load_model_candidates(names, geometry: StftGeometry, config: EngineConfig,
+                          score=None) -> list:
+    """One ``ModelCandidate`` per model name or path, on ``config.backend``; each is handed
+    the engine's score input (None without one)."""
     from models.catalog import resolve
 
     from ..backends import load_backend
@@ -25,7 +27,7 @@ def load_model_candidates(names, geometry: StftGeometry, config: EngineConfig) -
         lookahead = int(meta.get("latency", {}).get("lookahead_frames", 0))
         candidate = ModelCandidate(
             name=stem.name, backend=backend, geometry=geometry, config=config,
-            embedding_dims=backend.emb_dim, lookahead_frames=lookahead,
+            embedding_dims=backend.emb_dim, lookahead_frames=lookahead, score=score,
         )
         # the weights' digest, checked against the file when it was loaded: a run that loads
         # the model again later (another worker) can tell whether the file changed meanwhile

@@ -14,11 +14,12 @@ from .engine import Engine
 from .stft import istft_offline, stft_offline
 
 
-def separate_offline(x: np.ndarray, sr: int, config: EngineConfig | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Vocals and karaoke of ``x`` ``(channels, samples)``, undelayed, same shape as ``x``."""
+def separate_offline(x: np.ndarray, sr: int, config: EngineConfig | None = None,
+                     score=None) -> tuple[np.ndarray, np.ndarray]:
+    """Vocals and karaoke of ``x`` ``(channels, samples)``, undelayed, same shape as ``x``
+    (following ``score``, a ``rtsep.score.ScoreInput``, if given)."""
     x = np.asarray(x, dtype=np.float64)
-    engine = Engine(sr, x.shape[0], config)
+    engine = Engine(sr, x.shape[0], config, score=score)
     spec = stft_offline(x, engine.geometry)  # (channels, bins, frames)
     if x.shape[0] == 1:
         mags = np.abs(spec[0])

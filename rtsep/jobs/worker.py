@@ -30,6 +30,8 @@ class SongOptions:
     # {model name: sha256 of its weights} when the run began; every worker checks the model
     # it loads against it, so all songs of a run use the same weights (None: read them now)
     models: dict | None = None
+    # a score to follow (``rtsep.score.ScoreInput``; one song only, in this process)
+    score: object | None = None
 
 
 def current_models(config: EngineConfig) -> dict:
@@ -58,7 +60,8 @@ def separate_song(song: Song, config: EngineConfig, options: SongOptions, progre
         digest = None
         readable = not song.is_stdin and Path(song.source).is_file()
         earlier = stdout is None and (song.out_dir / SUMMARY_NAME).is_file()
-        if readable and earlier and not options.force:
+        # a run with a score is never skipped: the fingerprint does not cover the score's notes
+        if readable and earlier and not options.force and options.score is None:
             try:
                 digest = content_hash(song.source)
             except OSError:
@@ -73,7 +76,7 @@ def separate_song(song: Song, config: EngineConfig, options: SongOptions, progre
         result = separate_file(
             song.source, None if stdout is not None else song.out_dir, config,
             plot=options.plot, progress=progress, stems=options.stems, fmt=options.fmt,
-            stdout=stdout,
+            stdout=stdout, score=options.score,
             summary=None if stdout is not None else song.out_dir / SUMMARY_NAME,
             summary_extra=lambda: {"song": song.name, "settings": fingerprint,
                                    "input_sha256": digest if hashing is None

@@ -20,15 +20,17 @@ from .session import burst_frames
 
 def build_session(source: str, *, out: str = "karaoke", device=None, in_device=None,
                   out_device=None, config=None, blocksize=None, extra_buffer_hops=None,
-                  in_channels: str | None = None, loop: bool = False):
+                  in_channels: str | None = None, loop: bool = False,
+                  score=None):
     """A :class:`LiveSession` for ``source`` (``"mic"`` or an audio file path).
 
     ``device`` names both directions; ``in_device``/``out_device`` override it.
     ``in_channels`` picks the input channels to separate (``"3-4"``, ``"1"``; 1-based); by
     default the first two, with a note when the source has more. ``blocksize`` defaults to the
     JACK server's period on JACK (else one hop) and ``extra_buffer_hops`` to
-    :func:`default_buffer_hops`. What was chosen for the user is in ``session.notes``. The
-    engine is warmed by ``LiveSession.run``, not here.
+    :func:`default_buffer_hops`. What was chosen for the user is in ``session.notes``.
+    ``score`` (a ``rtsep.score.ScoreInput``, or None) is followed by the engine. The engine is
+    warmed by ``LiveSession.run``, not here.
     """
     from ..core.engine import Engine
     from .devices import device_info, resolve_device
@@ -50,14 +52,14 @@ def build_session(source: str, *, out: str = "karaoke", device=None, in_device=N
         _check_rate(in_idx, out_idx, sr, in_info, out_info)
         offset, channels = pick_channels(in_channels, in_info["max_input_channels"],
                                          f"input {in_info['name']}", notes)
-        engine = Engine(sr, channels, config)
+        engine = Engine(sr, channels, config, score=score)
         kw = dict(input_device=in_idx, output_device=out_idx, input_offset=offset)
         src = "mic"
     else:
         x, sr = read_audio_file(source)
         offset, channels = pick_channels(in_channels, x.shape[0], source, notes)
         x, sr = _at_device_rate(x[offset : offset + channels], sr, out_idx, out_info, out_channels)
-        engine = Engine(sr, x.shape[0], config)
+        engine = Engine(sr, x.shape[0], config, score=score)
         kw = dict(output_device=out_idx, loop=loop)
         src = x
     blocksize = _pick_blocksize(blocksize, period, engine.hop, sr, notes)

@@ -32,7 +32,14 @@ def status_line(session) -> str:
             f" + device {1000 * buf / sr:.1f}) | compute {1000 * p50:4.2f}/{1000 * p99:4.2f} ms "
             f"({1e5 * p50 / hop_ms:3.0f}%/{1e5 * p99 / hop_ms:3.0f}% of hop)"
             f" | xruns {session.xruns} (device {session.device_xruns}) | cheap {session.engine.cheap_hops}"
-            f" | confidence {conf_text} | worker {session.scheduling.split(' (')[0]}")
+            f" | confidence {conf_text} | worker {session.scheduling.split(' (')[0]}"
+            ) + _score_text(session)
+
+
+def _score_text(session) -> str:
+    """The score's part (notes active, events received and dropped), when one is followed."""
+    score = getattr(session.engine, "score", None)
+    return "" if score is None else f" | {score.status_text()}"
 
 
 def format_summary(s: dict) -> str:
@@ -49,7 +56,19 @@ def format_summary(s: dict) -> str:
         f"scheduling: worker {s['worker_scheduling']}, audio callback "
         f"{s['callback_scheduling']}, main {s['main_scheduling']}"
         + (f"; stopped by {s['stopped_by']}" if s.get("stopped_by") else ""),
-    ])
+    ] + ([_score_summary(s["score"])] if "score" in s else []))
+
+
+def _score_summary(sc: dict) -> str:
+    line = (f"score: {sc['events_received']} events, {sc['events_dropped']} dropped, "
+            f"{sc['events_ignored']} ignored, {sc['notes_started']} notes, "
+            f"{sc['stuck_notes']} stuck notes ended")
+    if sc.get("events_timed"):
+        line += (f"; event to mask p50 {sc['latency_p50_ms']:.1f} ms, p99 "
+                 f"{sc['latency_p99_ms']:.1f} ms, max {sc['latency_max_ms']:.1f} ms")
+    if sc.get("port_lost"):
+        line += f"; the MIDI port went away {sc['port_lost']} time(s)"
+    return line
 
 
 def session_summary(self, wall_seconds: float) -> dict:
@@ -81,4 +100,6 @@ def session_summary(self, wall_seconds: float) -> dict:
         "worker_scheduling": self.scheduling,
         "callback_scheduling": self.callback_scheduling,
         "main_scheduling": self.main_scheduling,
+        **({} if getattr(self.engine, "score", None) is None
+           else {"score": self.engine.score.summary()}),
     }

@@ -32,6 +32,9 @@ class Primitive:
     """Base class: input checks and warm-up; subclasses implement ``reset`` and ``_step``."""
 
     name = ""
+    # How much this cue's opinion counts in primitive clustering for the latest frame, as a
+    # factor on its weight: 1 always, except for a score that is silent (``ScoreCue``).
+    presence = 1.0
 
     def __init__(self, geometry: StftGeometry):
         self.geometry = geometry

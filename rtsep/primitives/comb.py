@@ -1,4 +1,15 @@
-"""Comb masks around harmonics of a few f0s: shared by the pitch and score cues."""
+"""Harmonic comb masks: the one implementation of "the harmonics of these f0s at this STFT
+geometry", shared by the pitch and score cues and by anything that needs a mask from f0s
+(e.g. score-supervised training, whose harmonic masks must match the engine's).
+
+- :func:`harmonic_mask`: one frame, ``f0s_hz`` (n,) -> ``(bins,)`` in [0, 1];
+- :func:`harmonic_masks`: a track, ``f0s_hz`` ``(frames, n)`` (0 = no note) -> ``(bins, frames)``;
+- :class:`HarmonicComb`: the primitives' base, same settings, writing into its own buffer.
+
+Each partial ``h * f0`` below ``max_hz`` gets a raised-cosine bump of half-width
+``width_bins + width_rel * h * f0 / bin_hz`` bins (``kernels.harmonic.comb_mask``, with a numpy
+twin); overlapping bumps take the maximum.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +22,32 @@ from kernels.harmonic import _comb_mask as comb_mask
 
 from ..config import StftGeometry
 from .base import Primitive
+
+COMB_DEFAULTS = {"max_hz": 8000.0, "width_bins": 1.5, "width_rel": 0.01}
+
+
+def harmonic_mask(f0s_hz, geometry: StftGeometry, max_hz: float = 8000.0,
+                  width_bins: float = 1.5, width_rel: float = 0.01) -> np.ndarray:
+    """Comb mask ``(bins,)`` around the partials of ``f0s_hz`` (Hz; values <= 0 are skipped)."""
+    f0s = np.asarray(f0s_hz, dtype=np.float64).ravel()
+    return harmonic_masks(f0s[None, :], geometry, max_hz, width_bins, width_rel)[:, 0]
+
+
+def harmonic_masks(f0s_hz, geometry: StftGeometry, max_hz: float = 8000.0,
+                   width_bins: float = 1.5, width_rel: float = 0.01) -> np.ndarray:
+    """Comb masks ``(bins, frames)`` for ``f0s_hz`` ``(frames, notes)`` (Hz; 0 = no note)."""
+    f0s = np.asarray(f0s_hz, dtype=np.float64)
+    if f0s.ndim != 2:
+        raise ValueError(f"f0s_hz must be shaped (frames, notes), got {f0s.shape}")
+    if not (width_bins > 0 and width_rel >= 0):
+        raise ValueError("comb widths must be positive")
+    bin_hz = geometry.sr / geometry.n_fft
+    max_bin = min(geometry.n_bins - 1.0, max_hz / bin_hz)
+    out = np.zeros((f0s.shape[0], geometry.n_bins))
+    for k in range(f0s.shape[0]):
+        bins = np.ascontiguousarray(np.where(f0s[k] > 0, f0s[k], 0.0) / bin_hz)
+        comb_mask(bins, bins.shape[0], max_bin, float(width_bins), float(width_rel), out[k])
+    return out.T
 
 
 class HarmonicComb(Primitive):
