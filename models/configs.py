@@ -11,6 +11,12 @@ SIZES = {
         "compact": dict(n_features=32, hidden=48, layers=1, emb_dim=8, emb_rank=8),
         "small": dict(n_features=96, hidden=128, layers=2, emb_dim=20, emb_rank=32),
     },
+    "CausalRefinerSeparator": {
+        "tiny": dict(n_bands=8, n_features=8, hidden=12, layers=1, ctx_rank=4, emb_rank=4,
+                     emb_dim=4),
+        "small": dict(n_bands=48, n_features=64, hidden=128, layers=2, ctx_rank=16,
+                      emb_rank=16, emb_dim=8),
+    },
     "CausalTCNSeparator": {
         "tiny": dict(n_features=8, channels=8, hidden=12, blocks=3, emb_dim=4, emb_rank=4),
         "small": dict(n_features=96, channels=96, hidden=128, blocks=6, emb_dim=20, emb_rank=32),

@@ -27,20 +27,25 @@ class Backend:
 
     name = "base"
 
-    def __init__(self, n_bins: int, emb_dim: int, lookahead_frames: int = 0):
+    def __init__(self, n_bins: int, emb_dim: int, lookahead_frames: int = 0,
+                 n_inputs: int | None = None):
         self.n_bins = int(n_bins)
+        # values per input frame: the magnitude, then any primitive masks the model reads
+        # (rtsep.model_inputs); n_bins for a model of the magnitude alone
+        self.n_inputs = int(n_inputs or n_bins)
         self.emb_dim = int(emb_dim)
         self.lookahead_frames = int(lookahead_frames)
         self.frames_seen = 0
 
     def step(self, mag_frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One magnitude frame (bins,) float32/float64, linear magnitude, >= 0.
+        """One input frame (n_inputs,) float32/float64: linear magnitude (bins,) >= 0, then
+        the model's primitive masks if it reads any.
 
         Returns (vocal mask (bins,) float32 in [0, 1], embedding (bins, emb_dim) float32 with
         unit-norm rows).
         """
-        if mag_frame.shape != (self.n_bins,):
-            raise ConfigError(f"backend {self.name} expects a frame of {self.n_bins} bins, "
+        if mag_frame.shape != (self.n_inputs,):
+            raise ConfigError(f"backend {self.name} expects a frame of {self.n_inputs} values, "
                               f"got shape {tuple(mag_frame.shape)}")
         self.frames_seen += 1
         return self._step(mag_frame)
@@ -54,7 +59,7 @@ class Backend:
         """Run a few frames so first-call costs (allocation, autotuning) are paid now."""
         rng = np.random.default_rng(0)
         for _ in range(frames):
-            self.step(rng.random(self.n_bins, dtype=np.float32))
+            self.step(rng.random(self.n_inputs, dtype=np.float32))
         self.reset()
 
     def _step(self, mag_frame: np.ndarray):

@@ -26,13 +26,14 @@ class CudaGraphBackend(Backend):
 
     def __init__(self, model, warmup_steps: int = 3):
         device = require_cuda(self.name)
-        super().__init__(model.n_bins, model.emb_dim, model.lookahead_frames)
+        super().__init__(model.n_bins, model.emb_dim, model.lookahead_frames,
+                         getattr(model, "n_inputs", model.n_bins))
         self.model = model.eval().float().to(device)
         with torch.no_grad():
-            self._in = torch.zeros(1, self.n_bins, device=device)
+            self._in = torch.zeros(1, self.n_inputs, device=device)
             self._state = tuple(s.to(device) for s in self.model.init_state(1))
             # Pinned host buffers make the copies plain DMA transfers.
-            self._host_in = torch.zeros(1, self.n_bins, pin_memory=True)
+            self._host_in = torch.zeros(1, self.n_inputs, pin_memory=True)
             self._host_mask = torch.zeros(1, self.n_bins, pin_memory=True)
             self._host_emb = torch.zeros(1, self.n_bins, self.emb_dim, pin_memory=True)
             # The documented recipe: run the step a few times on a side stream before capture

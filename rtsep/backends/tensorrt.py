@@ -34,10 +34,11 @@ class TensorRTBackend(Backend):
         from .cuda_graph import require_cuda
 
         device = require_cuda(self.name)
-        super().__init__(model.n_bins, model.emb_dim, model.lookahead_frames)
+        super().__init__(model.n_bins, model.emb_dim, model.lookahead_frames,
+                         getattr(model, "n_inputs", model.n_bins))
         model = model.eval().float().to(device)
         self._init_state = tuple(s.to(device) for s in model.init_state(1))
-        self._in = torch.zeros(1, self.n_bins, device=device)
+        self._in = torch.zeros(1, self.n_inputs, device=device)
         example = [self._in, *self._init_state]
         with torch.no_grad():
             self.module = torch_tensorrt.compile(

@@ -26,8 +26,20 @@ def load_model_candidates(names, geometry: StftGeometry, config: EngineConfig) -
         candidates.append(ModelCandidate(
             name=stem.name, backend=backend, geometry=geometry, config=config,
             embedding_dims=backend.emb_dim, lookahead_frames=lookahead,
+            inputs=_model_inputs(meta, geometry),
         ))
     return candidates
+
+
+def _model_inputs(meta: dict, geometry: StftGeometry):
+    """The primitive-mask inputs a model file asks for (``input_primitives``), or None."""
+    arguments = meta.get("arguments", {})
+    names = tuple(arguments.get("input_primitives") or ())
+    if not names:
+        return None
+    from .model_inputs import PrimitiveInputs
+
+    return PrimitiveInputs(names, int(arguments["primitive_bins"]), geometry)
 
 
 def default_model() -> str | None:
