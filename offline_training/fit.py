@@ -88,6 +88,11 @@ def fit(model, next_batch: Callable[[np.random.Generator], dict], *, steps: int,
     from safetensors.torch import load_file, save_file
 
     from .prefetch import batch_stream
+    from .trainer import init_distributed
+
+    rank, world = init_distributed()
+    if rank != 0:  # under torchrun every rank trains; rank 0 speaks and writes checkpoints
+        log, checkpoint = (lambda *_: None), None
 
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     history = {"train": [], "valid": [], "audio_seconds": 0.0, "wall_seconds": 0.0}
@@ -103,16 +108,19 @@ def fit(model, next_batch: Callable[[np.random.Generator], dict], *, steps: int,
             best = load_file(f"{stem}.best.safetensors")
             best_loss = float(saved.get("best_loss", best_loss))
         log(f"resumed at step {start}")
-    gen = torch.Generator().manual_seed(seed * 100_003 + start)
+    gen = torch.Generator().manual_seed(seed * 100_003 + start + 7919 * rank)
     model.train()
-    net = _compiled(model, log) if compile else model
+    if world > 1:  # gradients averaged over the ranks (gloo on the CPU)
+        net = torch.nn.parallel.DistributedDataParallel(model)
+    else:
+        net = _compiled(model, log) if compile else model
     if valid_batches and start == 0:
         history["valid"].append({"step": 0, **validate(model, valid_batches, dc_weight,
                                                        dc_frames)})
         log(f"validation before training: {history['valid'][-1]}")
     window = []
     t_begin = time.perf_counter()
-    batches = batch_stream(next_batch, seed, start, workers)
+    batches = batch_stream(next_batch, seed + 1000 * rank, start, workers)
     t0 = time.perf_counter()
     for step in range(start, steps):
         for group in opt.param_groups:

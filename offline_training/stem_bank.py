@@ -40,6 +40,7 @@ class Entry:
     channels: int
     licence: str
     variant: str = ""  # "" for the track as recorded; "pitch+2", "tempo0.9": vocals only
+    prefix: str = ""  # files PREFIX.{vocals,accompaniment}.npy; default CACHE_DIR/KEY
 
 
 def _find(track_dir: Path, stem: str) -> Path | None:
@@ -190,10 +191,41 @@ class StemBank:
         """Boolean per index: the entry's accompaniment may be used (not a vocal variant)."""
         return np.array([not self.entries[i].variant for i in indices], dtype=bool)
 
+    @classmethod
+    def from_segments(cls, folder, keys, names=None, licences=None, group="segments"
+                      ) -> "StemBank":
+        """A bank over source pairs written by ``offline_training.remix.SourceBank`` (mono
+        float16 ``KEY.{vocals,accompaniment}.npy``, e.g. a teacher's estimates)."""
+        folder = Path(folder)
+        entries, envelopes = [], []
+        for i, key in enumerate(keys):
+            v = np.load(folder / f"{key}.vocals.npy", mmap_mode="r")
+            a = np.load(folder / f"{key}.accompaniment.npy", mmap_mode="r")
+            entries.append(Entry((names or keys)[i], str(folder), f"{group}:{key}", key,
+                                 int(min(v.shape[-1], a.shape[-1])), 1,
+                                 (licences or {}).get(key, "unknown"),
+                                 prefix=str(folder / key)))
+            envelopes.append(np.stack([envelope(np.atleast_2d(v)), envelope(np.atleast_2d(a))]))
+        return cls(entries, folder, envelopes)
+
+    @classmethod
+    def merge(cls, banks) -> "StemBank":
+        """One bank holding the entries of ``banks`` in order."""
+        entries, envelopes = [], []
+        for bank in banks:
+            for e in bank.entries:
+                prefix = e.prefix or str(bank.cache_dir / e.key)
+                entries.append(Entry(**{**e.__dict__, "prefix": prefix}))
+            envelopes += list(bank.envelopes)
+        return cls(entries, banks[0].cache_dir if banks else Path("."), envelopes)
+
     def source(self, index: int, stem: str) -> np.ndarray:
+        """``(channels, samples)`` float16 map of one stem of entry ``index``."""
         if (index, stem) not in self._maps:
-            path = self.cache_dir / f"{self.entries[index].key}.{stem}.npy"
-            self._maps[(index, stem)] = np.load(path, mmap_mode="r")
+            e = self.entries[index]
+            prefix = e.prefix or str(self.cache_dir / e.key)
+            x = np.load(f"{prefix}.{stem}.npy", mmap_mode="r")
+            self._maps[(index, stem)] = x if x.ndim == 2 else x[None]
         return self._maps[(index, stem)]
 
     def vocals(self, index: int) -> np.ndarray:

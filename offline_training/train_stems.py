@@ -19,6 +19,7 @@ Stages, each leaving its output in the run folder (``--run-dir``, default ``OUT.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -128,9 +129,10 @@ def batch_sources(opts: StemTrainOptions, bank, split_idx: dict, geometry, model
             valid = fixed_batches(vmake, opts.valid_batches, 10_000 + opts.seed)
         return make, valid
     p_bins = model.primitive_bins
+    rank = int(os.environ.get("RANK", "0"))  # one pool per torchrun rank
     pool = PrimitivePool(bank, split_idx["train"], geometry, prims, p_bins, opts.pool_size,
-                         opts.pool_seconds, opts.run / "pool", seed=opts.seed,
-                         settings=opts.remix, log=log)
+                         opts.pool_seconds, opts.run / ("pool" if rank == 0 else f"pool{rank}"),
+                         seed=opts.seed + rank, settings=opts.remix, log=log)
     valid = []
     if len(split_idx["valid"]) >= 2:
         n_valid = opts.valid_batches * opts.batch
