@@ -104,3 +104,23 @@ def default_dev_dirs() -> list[Path]:
 
     dev = dev_set()
     return [dev] if dev is not None else []
+
+
+def validation_view(data_dirs, folder, every: int = 1, dev_dirs=None) -> Path:
+    """A folder of links to the validation tracks of ``data_dirs`` (every ``every``-th of
+    each group, in name order), for ``rtsep eval`` and the quality benchmark; returns it."""
+    from rtsep.data import track_folders
+
+    policy = Policy(default_dev_dirs() if dev_dirs is None else dev_dirs)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tracks = [t for d in data_dirs for t in track_folders(d)]
+    chosen: dict = {}
+    for t in policy.split(tracks)["valid"]:
+        chosen.setdefault(group_of(t.name), []).append(t)
+    for group in chosen.values():
+        for t in sorted(group, key=lambda p: p.name)[::max(1, int(every))]:
+            link = folder / t.name
+            if not link.exists():
+                link.symlink_to(t.resolve())
+    return folder
