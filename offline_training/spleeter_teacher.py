@@ -128,13 +128,16 @@ def teacher_result(teacher: SpleeterTeacher, x: np.ndarray, settings=None):
 
     The vocals are Spleeter's; the accompaniment is the rest of the mixture. Their ratio mask
     at the engine's geometry is the posterior whose confidence paper 000 filters on: the
-    silhouette of the (offline) primitive embedding under the labels that mask gives, times
-    its posterior strength (``offline_training.teacher.segment_confidence``).
+    silhouette of a primitive embedding under the labels that mask gives, times its posterior
+    strength (``offline_training.teacher.segment_confidence``). Spleeter has no embedding of
+    its own; the engine's causal primitive masks serve (``rtsep.model_inputs``), a tenth of
+    the cost of the offline ones, which took longer than Spleeter itself.
     """
     from rtsep.config import geometry_for
+    from rtsep.model_inputs import primitive_frames
     from rtsep.stft import stft_offline
 
-    from .teacher import TeacherResult, TeacherSettings, primitive_embedding, segment_confidence
+    from .teacher import TeacherResult, TeacherSettings, segment_confidence
 
     s = settings or TeacherSettings()
     x = np.asarray(x, dtype=np.float64)
@@ -144,7 +147,8 @@ def teacher_result(teacher: SpleeterTeacher, x: np.ndarray, settings=None):
     mag, v = np.abs(spec[0]), np.abs(spec[1])
     a = np.abs(spec[0] - spec[1])
     mask = np.divide(v, v + a, out=np.full_like(v, 0.5), where=(v + a) > 0)
-    embedding = primitive_embedding(mag, geometry, s)
+    prims = primitive_frames(mag, geometry, s.primitives, geometry.n_bins)  # (D, bins, frames)
+    embedding = np.ascontiguousarray(prims.transpose(1, 2, 0), dtype=np.float64)
     conf, sil, strength = segment_confidence(mag, embedding, mask, s.n_points, s.seed)
     return TeacherResult(mask, embedding, conf, sil, strength, vocals, x - vocals)
 
