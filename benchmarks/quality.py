@@ -201,7 +201,7 @@ def validation_folder(every: int):
     import tempfile
 
     from offline_training.splits import validation_view
-    from rtsep.data import shared_data_root
+    from rtsep.io.datasets import shared_data_root
 
     train = shared_data_root() / "train"
     folders = [train / name for name in TRAIN_FOLDERS if (train / name).is_dir()]

@@ -130,7 +130,7 @@ def main() -> None:
     from offline_training.stem_pairs import StemPair
     from offline_training.train_stems import StemTrainOptions, build_model
     from rtsep.config import geometry_for
-    from rtsep.data import shared_data_root, track_folders
+    from rtsep.io.datasets import shared_data_root, track_folders
 
     g = geometry_for(44100)
     train = shared_data_root() / "train"

@@ -1,6 +1,6 @@
 """The engine's low-delay STFT for whole training batches at once, and the training targets.
 
-``rtsep.stft.stft_offline`` frames a signal so that frame ``k`` ends at sample
+``rtsep.core.stft.stft_offline`` frames a signal so that frame ``k`` ends at sample
 ``k*hop + hop - 1`` (``n_fft - hop`` zeros before the first sample); ``frames`` here takes every
 ``n_fft`` window starting at multiples of ``hop`` of whatever it is given, so a caller who
 prepends those zeros gets exactly ``stft_offline``'s frames (tests compare them). Training crops
@@ -27,10 +27,10 @@ _WINDOWS: dict = {}
 
 
 def analysis_window(geometry) -> np.ndarray:
-    """The engine's analysis window ``(n_fft,)`` float32 (``rtsep.stft.low_delay_windows``)."""
+    """The engine's analysis window ``(n_fft,)`` float32 (``rtsep.core.stft.low_delay_windows``)."""
     key = (geometry.n_fft, geometry.hop)
     if key not in _WINDOWS:
-        from rtsep.stft import low_delay_windows
+        from rtsep.core.stft import low_delay_windows
 
         _WINDOWS[key] = low_delay_windows(*key)[0].astype(np.float32)
     return _WINDOWS[key]

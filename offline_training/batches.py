@@ -71,7 +71,7 @@ def pool_batch(pool, slots, t0, n_frames: int) -> dict:
     the spectra of exactly the frames whose primitive masks the pool holds."""
     g = pool.geometry
     recipes = {k: v[slots] for k, v in pool.recipes.items()}
-    # frame k of a remix (rtsep.stft.stft_offline) covers samples k*hop + hop - n_fft ..
+    # frame k of a remix (rtsep.core.stft.stft_offline) covers samples k*hop + hop - n_fft ..
     # k*hop + hop - 1; samples before the remix's start are zeros, as at a stream's start
     start = t0 * g.hop + g.hop - g.n_fft
     v, a = render(pool.bank, recipes, start, crop_samples(n_frames, g),

@@ -1,9 +1,9 @@
 """A pool of remixes with the engine's primitive masks computed once for each.
 
 Each slot holds a recipe (``offline_training.remixer``) of ``seconds`` of audio and the masks
-that ``rtsep.model_inputs.primitive_frames`` gives for its mixture, from silence before the
+that ``rtsep.core.model_inputs.primitive_frames`` gives for its mixture, from silence before the
 first sample (as a stream or a file starts). The mixture is rendered from the bank in float64
-and transformed with ``rtsep.stft.stft_offline``, whose frames are the streaming STFT's, and
+and transformed with ``rtsep.core.stft.stft_offline``, whose frames are the streaming STFT's, and
 its magnitude is the mean over channels of |X|, as ``Engine.process_hop`` computes it.
 
 Masks are stored as uint8 (step 1/255): a pool of 1000 six-second remixes with three masks on
@@ -62,7 +62,7 @@ class PrimitivePool:
 
     def mixture_magnitude(self, slot: int) -> np.ndarray:
         """The engine's magnitude ``(bins, n_frames)`` of the remix in ``slot``."""
-        from rtsep.stft import stft_offline
+        from rtsep.core.stft import stft_offline
 
         rec = {k: v[slot:slot + 1] for k, v in self.recipes.items()}
         v, a = render(self.bank, rec, 0, self.length)
@@ -70,7 +70,7 @@ class PrimitivePool:
         return np.abs(stft_offline(x, self.geometry)).mean(axis=0)
 
     def _fill(self, slot: int) -> None:
-        from rtsep.model_inputs import primitive_frames
+        from rtsep.core.model_inputs import primitive_frames
 
         masks = primitive_frames(self.mixture_magnitude(slot), self.geometry, self.names,
                                  self.primitive_bins)

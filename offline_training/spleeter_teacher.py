@@ -130,12 +130,12 @@ def teacher_result(teacher: SpleeterTeacher, x: np.ndarray, settings=None):
     at the engine's geometry is the posterior whose confidence paper 000 filters on: the
     silhouette of a primitive embedding under the labels that mask gives, times its posterior
     strength (``offline_training.teacher.segment_confidence``). Spleeter has no embedding of
-    its own; the engine's causal primitive masks serve (``rtsep.model_inputs``), a tenth of
+    its own; the engine's causal primitive masks serve (``rtsep.core.model_inputs``), a tenth of
     the cost of the offline ones, which took longer than Spleeter itself.
     """
     from rtsep.config import geometry_for
-    from rtsep.model_inputs import primitive_frames
-    from rtsep.stft import stft_offline
+    from rtsep.core.model_inputs import primitive_frames
+    from rtsep.core.stft import stft_offline
 
     from .teacher import TeacherResult, TeacherSettings, segment_confidence
 

@@ -100,7 +100,7 @@ class Policy:
 
 def default_dev_dirs() -> list[Path]:
     """The shared dev set, when present: always excluded from training."""
-    from rtsep.data import dev_set
+    from rtsep.io.datasets import dev_set
 
     dev = dev_set()
     return [dev] if dev is not None else []
@@ -109,7 +109,7 @@ def default_dev_dirs() -> list[Path]:
 def validation_view(data_dirs, folder, every: int = 1, dev_dirs=None) -> Path:
     """A folder of links to the validation tracks of ``data_dirs`` (every ``every``-th of
     each group, in name order), for ``rtsep eval`` and the quality benchmark; returns it."""
-    from rtsep.data import track_folders
+    from rtsep.io.datasets import track_folders
 
     policy = Policy(default_dev_dirs() if dev_dirs is None else dev_dirs)
     folder = Path(folder)

@@ -1,6 +1,6 @@
 """A bank of labelled stems at the engine's rate, cached on disk and shared by processes.
 
-Any MUSDB-style folder works (``rtsep.data``): a track holds ``vocals.*`` and either
+Any MUSDB-style folder works (``rtsep.io.datasets``): a track holds ``vocals.*`` and either
 ``accompaniment.*`` or ``drums/bass/other.*``; a ``mixture.*`` is optional (the mixture is the
 sum of the stems). Stems may have any rate and channel count: they are resampled once to 44.1
 kHz with the resampler ``rtsep separate`` uses (soxr, high quality), kept mono or stereo (more
@@ -53,7 +53,7 @@ def _find(track_dir: Path, stem: str) -> Path | None:
 
 def _read_at_sr(path: Path) -> np.ndarray:
     """``(channels <= 2, samples)`` float32 at 44.1 kHz."""
-    from rtsep.audio_io import read_audio
+    from rtsep.io.audio import read_audio
 
     x, sr = read_audio(path)
     if x.shape[0] > 2:

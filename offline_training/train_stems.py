@@ -69,9 +69,9 @@ class StemTrainOptions:
 
 def split_tracks(data_dirs, run: Path, dev_dirs=None) -> dict:
     """Sort every track of ``data_dirs`` (written to ``run/split.json``)."""
-    from rtsep.data import track_folders
+    from rtsep.io.datasets import track_folders
     from rtsep.errors import ConfigError
-    from rtsep.jsonio import write_json_atomic
+    from rtsep.io.atomic import write_json_atomic
 
     from .splits import Policy, default_dev_dirs
 
@@ -153,7 +153,7 @@ def train_stems(opts: StemTrainOptions, log=print) -> dict:
 
     from models.io import save_model
     from rtsep.config import geometry_for
-    from rtsep.jsonio import write_json_atomic
+    from rtsep.io.atomic import write_json_atomic
 
     from .fit import fit
     from .stem_bank import SR, StemBank

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rtsep.config import DEFAULT_MODEL, EngineConfig
-from rtsep.model_candidates import DEFAULT_MODEL_ORDER, default_model
+from rtsep.core.model_candidates import DEFAULT_MODEL_ORDER, default_model
 
 from .music import song
 
@@ -34,8 +34,8 @@ def test_a_default_model_is_shipped_with_its_terms():
 
 
 def test_the_default_streams_like_the_offline_path_within_12_ms():
-    from rtsep.engine import Engine
-    from rtsep.offline import separate_offline
+    from rtsep.core.engine import Engine
+    from rtsep.core.offline import separate_offline
 
     x = song(1.5, sr=44100)
     config = EngineConfig(models=(DEFAULT_MODEL,), use_primitives=False, backend="torch")
@@ -65,14 +65,14 @@ def test_the_default_separates_real_music():
 
 @pytest.mark.parametrize("sr", [48000, 22050])
 def test_a_live_engine_at_another_rate_falls_back_to_primitives(sr):
-    from rtsep.engine import Engine
+    from rtsep.core.engine import Engine
 
     engine = Engine(sr, 1, EngineConfig(models=(DEFAULT_MODEL,), use_primitives=False))
     assert engine.candidate_names == ["pcl"]
 
 
 def test_primitives_only_stays_model_free():
-    from rtsep.cli_separate import engine_config_from_options
+    from rtsep.cli.options import engine_config_from_options
 
     config = engine_config_from_options("default", None, None, None, 5.0,
                                         primitives_only=True)

@@ -92,7 +92,7 @@ def test_training_refuses_a_dev_only_folder(tmp_path):
 def test_batch_stft_is_the_engines_stft():
     from offline_training.batch_stft import frames, targets
     from rtsep.config import geometry_for
-    from rtsep.stft import stft_offline
+    from rtsep.core.stft import stft_offline
 
     g = geometry_for(44100)
     rng = np.random.default_rng(1)
@@ -155,9 +155,9 @@ def test_training_features_equal_the_engines(tmp_path):
     it while streaming the same clip (stereo: the mean magnitude of the two channels)."""
     from offline_training.train_stems import primitive_bins
     from rtsep.config import EngineConfig
-    from rtsep.engine import Engine
-    from rtsep.model_inputs import primitive_frames
-    from rtsep.stft import stft_offline
+    from rtsep.core.engine import Engine
+    from rtsep.core.model_inputs import primitive_frames
+    from rtsep.core.stft import stft_offline
 
     from .music import song
 

@@ -31,7 +31,7 @@ class Backend:
                  n_inputs: int | None = None):
         self.n_bins = int(n_bins)
         # values per input frame: the magnitude, then any primitive masks the model reads
-        # (rtsep.model_inputs); n_bins for a model of the magnitude alone
+        # (rtsep.core.model_inputs); n_bins for a model of the magnitude alone
         self.n_inputs = int(n_inputs or n_bins)
         self.emb_dim = int(emb_dim)
         self.lookahead_frames = int(lookahead_frames)
@@ -45,7 +45,9 @@ class Backend:
         unit-norm rows).
         """
         if mag_frame.shape != (self.n_inputs,):
-            raise ConfigError(f"backend {self.name} expects a frame of {self.n_inputs} values, "
+            what = (f"{self.n_bins} bins" if self.n_inputs == self.n_bins else
+                    f"{self.n_inputs} values ({self.n_bins} bins, then primitive masks)")
+            raise ConfigError(f"backend {self.name} expects a frame of {what}, "
                               f"got shape {tuple(mag_frame.shape)}")
         self.frames_seen += 1
         return self._step(mag_frame)
