@@ -16,7 +16,9 @@ that form and lets the weights depend on frequency and on context:
 1. band features: a fixed triangular filter bank (``n_bands`` bands on a warped frequency
    axis) averages log1p(magnitude) and every primitive mask -> linear -> ``n_features``;
 2. a unidirectional GRU (``layers`` x ``hidden``): the only memory, so the model is causal;
-3. mask logit per bin = a direct term from the GRU state (linear, hidden -> bins)
+3. mask logit per bin = s[bin] x (primitive clustering's own logit, Eq. 1 with the engine's
+   weights and beta: the model starts as primitive clustering, s = 1 and all else 0)
+   + a direct term from the GRU state (linear, hidden -> bins)
    + sum_d (w_d[bin] + c_d[bin, t]) m_d[bin], where the context weights c come from the GRU
    state through ``ctx_rank`` learned spectral shapes (a rank x bins matrix), + per-bin weights
    of log1p(magnitude) and of its contrast to the band level, + a per-bin bias;
@@ -64,7 +66,8 @@ class CausalRefinerSeparator(nn.Module):
     def __init__(self, n_bins: int, input_primitives=("repet", "hpss", "pitch"),
                  primitive_bins: int = 372, n_bands: int = 48, n_features: int = 64,
                  hidden: int = 128, layers: int = 2, ctx_rank: int = 16, emb_rank: int = 16,
-                 emb_dim: int = 8, lookahead_frames: int = 0):
+                 emb_dim: int = 8, pcl_weights=None, pcl_beta: float = 5.0,
+                 lookahead_frames: int = 0):
         super().__init__()
         prims = tuple(str(p) for p in (input_primitives or ()))
         for key, value in (("n_bins", n_bins), ("n_features", n_features), ("hidden", hidden),
@@ -82,7 +85,12 @@ class CausalRefinerSeparator(nn.Module):
                             primitive_bins=int(primitive_bins) if prims else 0,
                             n_bands=int(n_bands), n_features=int(n_features),
                             hidden=int(hidden), layers=int(layers), ctx_rank=int(ctx_rank),
-                            emb_rank=int(emb_rank), emb_dim=int(emb_dim), lookahead_frames=0)
+                            emb_rank=int(emb_rank), emb_dim=int(emb_dim),
+                            pcl_weights=None if pcl_weights is None or not prims
+                            else [float(w) for w in pcl_weights],
+                            pcl_beta=float(pcl_beta), lookahead_frames=0)
+        if self._config["pcl_weights"] is not None and len(pcl_weights) != len(prims):
+            raise ValueError(f"{len(pcl_weights)} pcl_weights for {len(prims)} primitives")
         self.n_bins, self.emb_dim, self.lookahead_frames = int(n_bins), int(emb_dim), 0
         self.input_primitives = prims
         self.primitive_bins = self._config["primitive_bins"]
@@ -100,10 +108,20 @@ class CausalRefinerSeparator(nn.Module):
         self.inp = nn.Linear(int(n_bands) * (1 + self.n_prims), int(n_features))
         self.gru = nn.GRU(int(n_features), self.hidden, num_layers=self.layers, batch_first=True)
         self.direct = nn.Linear(self.hidden, self.n_bins)
+        # every refinement starts at zero, so an untrained model is primitive clustering
+        nn.init.zeros_(self.direct.weight)
+        nn.init.zeros_(self.direct.bias)
+        self.use_pcl = self._config["pcl_weights"] is not None
+        if self.use_pcl:
+            self.register_buffer("pcl_w", torch.tensor(self._config["pcl_weights"])[:, None],
+                                 persistent=False)
+            self.pcl_scale = nn.Parameter(torch.ones(self.n_bins))
         # per-bin weights of log1p magnitude, its contrast, and each primitive mask
         self.bin_weight = nn.Parameter(torch.zeros(2 + self.n_prims, self.n_bins))
         if self.n_prims:
             self.ctx = nn.Linear(self.hidden, self.n_prims * self.ctx_rank)
+            nn.init.zeros_(self.ctx.weight)
+            nn.init.zeros_(self.ctx.bias)
             self.ctx_expand_t = nn.Parameter(torch.randn(self.ctx_rank, self.n_bins)
                                              / self.ctx_rank ** 0.5)
         self.emb_low = nn.Linear(self.hidden, self.emb_rank * self.emb_dim)
@@ -143,6 +161,10 @@ class CausalRefinerSeparator(nn.Module):
             coef = self.ctx(h).unflatten(-1, (self.n_prims, self.ctx_rank))
             weights = coef @ self.ctx_expand_t + w[2:]
             logit = logit + (weights * masks).sum(-2)
+            if self.use_pcl:  # Eq. 1: beta (|m - 0|_w - |m - 1|_w), distances to the centres
+                d0 = (self.pcl_w * masks.square()).sum(-2).sqrt()
+                d1 = (self.pcl_w * (masks - 1.0).square()).sum(-2).sqrt()
+                logit = logit + self.pcl_scale * (self._config["pcl_beta"] * (d0 - d1))
         return logit, masks, h, state
 
     def _embedding(self, h, logit, masks) -> torch.Tensor:

@@ -251,7 +251,7 @@ def stage_student(opts: BootstrapOptions, kept: list, dropped: list, thresholds:
         "provenance": provenance,
         "metrics": {"valid_loss_first": valid[0] if valid else None,
                     "valid_loss_last": valid[-1] if valid else None,
-                    "best_valid_loss": history.get("best_valid_loss")},
+                    "best_valid": history.get("best_valid_score")},
     }
     return save_model(model, opts.out, meta)
 

@@ -51,6 +51,12 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(1, min=0, help="Processes making batches (0: none)."),
         compile_graph: bool = typer.Option(False, "--compile", help="torch.compile the "
                                            "training graph (faster after a minute)."),
+        loss: str = typer.Option("sdr", help="sdr or si-sdr (scale-invariant)."),
+        floor_db: float = typer.Option(-10.0, help="Error floor of the loss, dB below each "
+                                       "example's energy."),
+        valid_own_mix: bool = typer.Option(
+            False, "--valid-own-mix", help="Validate on each held-out track's own mix at its "
+            "own levels instead of remixes."),
     ) -> None:
         """Train on remixes of real stems: vocals of one track over another's accompaniment,
         random crops, gains and channel swaps; validation on held-out singers and songs."""
@@ -72,7 +78,8 @@ def register(app: typer.Typer) -> None:
             dc_weight=dc_weight, seed=seed, threads=threads, pool_size=pool_size,
             pool_seconds=pool_seconds, pool_refresh=pool_refresh, valid_every=valid_every,
             checkpoint_every=checkpoint_every, vocal_variants=tuple(vocal_variant or ()),
-            workers=workers, compile=compile_graph,
+            workers=workers, compile=compile_graph, loss=loss, floor_db=floor_db,
+            valid_remix=not valid_own_mix,
             remix=RemixSettings(remix_prob=remix_prob))
         doc = train_stems(opts, log=typer.echo)
         typer.echo(f"wrote {out}.json and {out}.safetensors; metrics: {doc['metrics']}")

@@ -59,6 +59,10 @@ class StemTrainOptions:
     checkpoint_every: int = 200
     workers: int = 1  # processes making batches beside the training one
     compile: bool = False  # torch.compile the training graph
+    loss: str = "sdr"  # or "si-sdr" (offline_training.batch_stft.spectral_sdr_loss)
+    floor_db: float = -10.0  # error floor of the loss, dB below the example's energy
+    select: str = "median_vocal_snr"  # or "loss": which validated weights are kept
+    valid_remix: bool = True  # False: validation on the tracks' own mixes, at their levels
     vocal_variants: tuple = ()
     remix: RemixSettings = field(default_factory=RemixSettings)
 
@@ -106,8 +110,12 @@ def build_model(opts: StemTrainOptions, geometry):
         raise ConfigError(f"no size {opts.size!r} for {name}") from None
     args["n_bins"] = geometry.n_bins
     if name == "CausalRefinerSeparator":
+        from rtsep.config import DEFAULT_WEIGHTS
+
         args["input_primitives"] = list(opts.primitives)
         args["primitive_bins"] = primitive_bins(geometry)
+        # start from primitive clustering with the engine's weights (models.refiner)
+        args["pcl_weights"] = [DEFAULT_WEIGHTS[p] for p in opts.primitives] or None
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(opts.seed)
         return build(name, args)
@@ -119,13 +127,17 @@ def batch_sources(opts: StemTrainOptions, bank, split_idx: dict, geometry, model
     from .prim_pool import PrimitivePool
 
     prims = tuple(getattr(model, "input_primitives", ()) or ())
+    # validation: remixes like training's, or each track's own mix at its own levels
+    vset = opts.remix if opts.valid_remix else RemixSettings(remix_prob=0.0, gain_db=0.0,
+                                                               silence_prob=0.0)
+    vfolder = "valid_pool" if opts.valid_remix else "valid_pool_own_mix"
     if not prims:
         make = RemixBatches(bank, split_idx["train"], geometry, opts.frames, opts.batch,
                             opts.remix)
         valid = []
         if len(split_idx["valid"]) >= 2:
             vmake = RemixBatches(bank, split_idx["valid"], geometry, opts.frames, opts.batch,
-                                 opts.remix)
+                                 vset)
             valid = fixed_batches(vmake, opts.valid_batches, 10_000 + opts.seed)
         return make, valid
     p_bins = model.primitive_bins
@@ -137,8 +149,8 @@ def batch_sources(opts: StemTrainOptions, bank, split_idx: dict, geometry, model
     if len(split_idx["valid"]) >= 2:
         n_valid = opts.valid_batches * opts.batch
         vpool = PrimitivePool(bank, split_idx["valid"], geometry, prims, p_bins, n_valid,
-                              opts.pool_seconds, opts.run / "valid_pool",
-                              seed=10_000 + opts.seed, settings=opts.remix, log=log)
+                              opts.pool_seconds, opts.run / vfolder,
+                              seed=10_000 + opts.seed, settings=vset, log=log)
         rng = np.random.default_rng(20_000 + opts.seed)
         slots = np.arange(n_valid)
         t0 = rng.integers(0, vpool.n_frames - opts.frames + 1, n_valid)
@@ -193,7 +205,7 @@ def train_stems(opts: StemTrainOptions, log=print) -> dict:
                   checkpoint=run / "checkpoints" / "model",
                   checkpoint_every=opts.checkpoint_every, valid_batches=valid,
                   valid_every=opts.valid_every, workers=opts.workers, compile=opts.compile,
-                  log=log)
+                  loss=opts.loss, floor_db=opts.floor_db, select=opts.select, log=log)
     provenance = [dict(p, role="training") for p in
                   StemBank(bank.entries[:n_train], bank.cache_dir, []).provenance()]
     provenance += [dict(p, role="validation (model selection only)") for p in
@@ -203,8 +215,9 @@ def train_stems(opts: StemTrainOptions, log=print) -> dict:
         "stft": {"n_fft": geometry.n_fft, "hop": geometry.hop, "preset": "default"},
         "training": {
             "method": "supervised (real stems)", "recipe": "offline_training.train_stems",
-            "loss": "negative spectral SDR of the masked mixture (vocals and karaoke) + "
-                    "dc_weight x magnitude-weighted deep clustering",
+            "loss": f"negative spectral {'SI-SDR' if opts.loss == 'si-sdr' else 'SDR'} of the "
+                    "masked mixture (vocals and karaoke) + dc_weight x magnitude-weighted deep "
+                    "clustering",
             "options": {k: v for k, v in json.loads(json.dumps(asdict(opts), default=str))
                         .items() if k not in ("data", "out", "run_dir", "cache_dir",
                                               "workers", "threads", "compile")},
@@ -217,7 +230,7 @@ def train_stems(opts: StemTrainOptions, log=print) -> dict:
             "speed_x_real_time": history["speed_x_real_time"],
         },
         "provenance": provenance,
-        "metrics": {"best_valid_loss": history.get("best_valid_loss"),
+        "metrics": {"best_valid": history.get("best_valid_score"),
                     "valid_loss_first": history["valid"][0]["loss"] if history["valid"]
                     else None},
     }
