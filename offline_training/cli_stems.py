@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
             None, "--vocal-variant", help="Add pitch/tempo variants of the training vocals, "
             "e.g. pitch-2, pitch2, tempo0.9; repeatable."),
         valid_every: int = typer.Option(200, min=1),
+        valid_batches: int = typer.Option(6, min=1, help="Validation batches (fixed)."),
         checkpoint_every: int = typer.Option(200, min=1),
         seed: int = typer.Option(0),
         threads: int = typer.Option(1, min=1, help="torch threads."),
@@ -77,6 +78,7 @@ def register(app: typer.Typer) -> None:
             primitives=prims, steps=steps, batch=batch, frames=frames, lr=lr,
             dc_weight=dc_weight, seed=seed, threads=threads, pool_size=pool_size,
             pool_seconds=pool_seconds, pool_refresh=pool_refresh, valid_every=valid_every,
+            valid_batches=valid_batches,
             checkpoint_every=checkpoint_every, vocal_variants=tuple(vocal_variant or ()),
             workers=workers, compile=compile_graph, loss=loss, floor_db=floor_db,
             valid_remix=not valid_own_mix,
