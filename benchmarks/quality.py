@@ -42,7 +42,8 @@ from common import machine, replace_section  # noqa: E402
 from librosa_refs import librosa_hpss, librosa_repet_sim  # noqa: E402
 
 from rtsep.evaluation.methods import Method  # noqa: E402
-from rtsep.evaluation.runner import evaluate, format_table, write_json  # noqa: E402
+from rtsep.evaluation.runner import (EvalResults, evaluate, format_table,  # noqa: E402
+                                     summarize, write_json)
 from rtsep.io.datasets import dev_set  # noqa: E402
 
 ENGINE_METHODS = ["mixture", "oracle-irm", "oracle-ibm", "repet", "hpss", "pitch", "pcl",
@@ -59,6 +60,25 @@ SECTION = "## Quality"
 TRAIN_FOLDERS = ("mir1k", "musdb7")
 
 
+def evaluate_parallel(dataset, methods, jobs: int, progress=None):
+    """``evaluate`` with the methods shared out over ``jobs`` forked processes (each method
+    whole in one process, so its speed is its own, though measured beside the others)."""
+    if jobs <= 1 or len(methods) <= 1:
+        return evaluate(dataset, methods, progress=progress)
+    import multiprocessing
+
+    chunks = [methods[i::jobs] for i in range(jobs)]
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        parts = pool.starmap(evaluate, [(dataset, c) for c in chunks if c])
+    names = [m if isinstance(m, str) else m.name for m in methods]
+    names = [n.partition(":")[0] for n in names]
+    out = EvalResults(dataset=str(dataset), methods=names)
+    for part in parts:
+        out.rows += part.rows
+    out.summary = summarize(out.rows, out.methods)
+    return out
+
+
 def model_methods(specs) -> list[str]:
     """``NAME=PATH`` -> the model alone and switched with primitive clustering."""
     out = []
@@ -68,6 +88,26 @@ def model_methods(specs) -> list[str]:
         out += [f"{name}:models={path},use_primitives=false",
                 f"pcl+{name}:models={path},use_primitives=true"]
     return out
+
+
+def offline_pcl(mixture, sr):
+    """The bootstrap recipe's teacher (paper 000): offline primitive clustering with the whole
+    track as context, on the mono mixture at 44.1 kHz; its vocals go to every channel."""
+    import librosa
+
+    from offline_training.teacher import teacher_separate
+
+    mono = np.asarray(mixture, dtype=np.float64).mean(axis=0)
+    x = mono if sr == 44100 else librosa.resample(mono, orig_sr=sr, target_sr=44100,
+                                                  res_type="soxr_hq")
+    vocals = teacher_separate(x, 44100).vocals
+    if sr != 44100:
+        vocals = librosa.resample(vocals, orig_sr=44100, target_sr=sr, res_type="soxr_hq")
+    out = np.zeros(mixture.shape[1])
+    n = min(out.shape[0], vocals.shape[0])
+    out[:n] = vocals[:n]
+    v = np.repeat(out[None], mixture.shape[0], axis=0)
+    return v, mixture - v
 
 
 def teacher_method():
@@ -158,26 +198,34 @@ def main() -> None:
     parser.add_argument("--no-valid", action="store_true", help="dev only")
     parser.add_argument("--model", action="append", default=[],
                         help="NAME=PATH of a model file to add (alone and switched)")
+    parser.add_argument("--alone", action="append", default=[],
+                        help="NAME=PATH of a model file to add alone only")
+    parser.add_argument("--jobs", type=int, default=1, help="processes sharing the methods")
     args = parser.parse_args()
     dataset = args.dataset or dev_set(required=True)
-    extra = model_methods(args.model)
+    extra = model_methods(args.model) + [
+        f"{n}:models={p or n},use_primitives=false"
+        for n, _, p in (spec.partition("=") for spec in args.alone)]
     teacher = teacher_method()
     refs = [Method("librosa-repet-sim", separate=librosa_repet_sim),
             Method("librosa-hpss", separate=librosa_hpss)]
+    refs.insert(0, Method("offline primitive clustering (bootstrap teacher)",
+                          separate=offline_pcl))
     methods = [*ENGINE_METHODS, *extra, *([teacher] if teacher else []), *refs]
 
     def progress(done: int, total: int, label: str) -> None:
         print(f"\r[{done}/{total}] {label[:60]:<60}", end="", file=sys.stderr, flush=True)
 
-    results = evaluate(dataset, methods, progress=progress)
+    results = evaluate_parallel(dataset, methods, args.jobs, progress)
     print(file=sys.stderr)
     print(format_table(results))
     valid = None
     if not args.no_valid:
         folder = args.valid or validation_folder(args.valid_every)
         if folder is not None:
-            valid = evaluate(folder, [*VALID_METHODS, *extra, *([teacher] if teacher else [])],
-                             progress=progress)
+            valid = evaluate_parallel(folder, [*VALID_METHODS, *extra,
+                                               *([teacher] if teacher else []), refs[0]],
+                                      args.jobs, progress)
             print(file=sys.stderr)
             print(format_table(valid))
     if args.json:
@@ -186,7 +234,8 @@ def main() -> None:
             write_json(valid, args.json.with_name(args.json.stem + ".valid.json"))
     if args.write:
         command = "python benchmarks/quality.py --write " + " ".join(
-            f"--model {m}" for m in args.model)
+            [f"--model {m}" for m in args.model] + [f"--alone {m}" for m in args.alone]
+            + [f"--valid-every {args.valid_every}", f"--jobs {args.jobs}"])
         root = Path(__file__).resolve().parents[1]
         timing = metric_timing(dataset)
         print(timing)
