@@ -11,6 +11,9 @@ actually mixed, so teacher targets and true targets share one objective. Validat
 labelled folders' validation split when there is one (``offline_training.splits``), else
 fixed remixes of kept segments.
 
+With labelled folders the weights kept are those of the best median vocal SNR on the held-out
+tracks' own mixes (``offline_training.fit``), as in ``train-stems``.
+
 Training is ``offline_training.fit`` (resumable, distributed under torchrun).
 """
 
@@ -61,7 +64,7 @@ def train_student(opts, kept: list, geometry, log):
         data=[], out=str(opts.out), run_dir=str(opts.run), arch=opts.arch, size=opts.size,
         primitives=tuple(opts.primitives), steps=opts.steps, batch=opts.batch, frames=frames,
         lr=opts.lr, dc_weight=opts.dc_weight, seed=opts.seed, pool_size=opts.pool_size,
-        remix=remix)
+        remix=remix, valid_remix=not opts.labelled)
     if opts.arch in ("gru", "tcn") and opts.size in ("student",):
         model = build_student(opts.arch, opts.size, geometry.n_bins, opts.seed)
     else:
@@ -75,6 +78,9 @@ def train_student(opts, kept: list, geometry, log):
                   seed=opts.seed, checkpoint=opts.run / "checkpoints" / "student",
                   checkpoint_every=opts.checkpoint_every, valid_batches=valid,
                   valid_every=opts.checkpoint_every, workers=opts.workers,
-                  compile=opts.compile and world == 1, log=log)
+                  compile=opts.compile and world == 1,
+                  # real stems: keep the weights that do best on the held-out tracks' own
+                  # mixes; teacher estimates only: the lowest loss on their remixes
+                  select="median_vocal_snr" if len(idx["valid"]) >= 2 else "loss", log=log)
     history["world_size"] = world
     return model, history, bank, split
