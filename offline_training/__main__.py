@@ -23,6 +23,7 @@ _COMMAND_MODULES = [
     "offline_training.cli_corpus",
     "offline_training.cli_supervised",
     "offline_training.cli_bootstrap",
+    "offline_training.cli_stems",
 ]
 
 for _name in _COMMAND_MODULES:

@@ -101,29 +101,39 @@ class PrimitiveCandidate(Candidate):
 
 
 class ModelCandidate(Candidate):
-    """A causal separator on an inference backend (``rtsep.backends``)."""
+    """A causal separator on an inference backend (``rtsep.backends``).
+
+    ``inputs`` (``rtsep.core.model_inputs.PrimitiveInputs``) is given for a model that reads
+    the primitive masks beside the magnitude: it runs the primitives each hop and builds the
+    model's input frame.
+    """
 
     kind = "model"
 
     def __init__(self, name: str, backend, geometry: StftGeometry, config: EngineConfig,
-                 embedding_dims: int, lookahead_frames: int = 0):
+                 embedding_dims: int, lookahead_frames: int = 0, inputs=None):
         self.name = name
         self.backend = backend
+        self.inputs = inputs
         self.lookahead_frames = int(lookahead_frames)
         # a deep-clustering embedding is judged by its own 2-means clustering (paper 004)
         self.confidence = _confidence(geometry, embedding_dims, config, kmeans=True)
         self.reset()
 
     def warmup(self) -> None:
+        if self.inputs is not None:
+            self.inputs.warmup()
         self.backend.warmup()
         super().warmup()
 
     def reset(self) -> None:
+        if self.inputs is not None:
+            self.inputs.reset()
         self.backend.reset()
         super().reset()
 
     def _mask(self, mag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.backend.step(mag)
+        return self.backend.step(mag if self.inputs is None else self.inputs.step(mag))
 
     def describe_backend(self) -> dict:
         """The backend in use and how it was chosen (``Backend.describe``)."""

@@ -260,7 +260,7 @@ def build_candidates(geometry: StftGeometry, config: EngineConfig) -> list:
     """Primitive clustering (unless disabled) followed by each model in ``config.models``."""
     from .model_candidates import resolve_default
 
-    config = resolve_default(config)
+    config = resolve_default(config, geometry.sr)
     candidates = []
     if config.use_primitives:
         candidates.append(PrimitiveCandidate(geometry, config))
