@@ -1,4 +1,4 @@
-"""``rtsep train bootstrap|supervised``: forwards to the recipes in ``offline_training``.
+"""``rtsep train bootstrap|supervised|adversarial``: forwards to the recipes in ``offline_training``.
 
 ``offline_training`` is imported only inside the commands, so ``rtsep`` itself never loads
 training code; every option after the subcommand is passed on unchanged.
@@ -35,3 +35,8 @@ def register(app: typer.Typer) -> None:
     def supervised(ctx: typer.Context) -> None:
         """Supervised baseline on labelled stems; see --help for the options."""
         _forward("train-supervised", list(ctx.args))
+
+    @train.command("adversarial", context_settings=_FORWARD, add_help_option=False)
+    def adversarial(ctx: typer.Context) -> None:
+        """Semi-supervised with solo recordings and critics (paper 001); see --help."""
+        _forward("adversarial", list(ctx.args))
