@@ -49,19 +49,21 @@ class AdversarialOptions:
     run_dir: str | None = None
     cache_dir: str | None = None
     critics: str = "both"  # none | vocals | accompaniment | both
-    alpha: float = 0.05
+    alpha: float = 1.0
     beta: float = 1.0
-    critic_steps: int = 5  # critic updates per separator update (WGAN-GP's n_critic)
+    critic_steps: int = 1  # critic updates per separator update (n_critic; see docs)
     gp_weight: float = 10.0
+    critic_warmup: int = 0  # critic-only updates whenever critics start (see init_from)
+    init_from: str | None = None  # RUN/checkpoints/state of an earlier run to continue from
     critic_size: str = "small"
-    critic_lr: float = 1e-4
+    critic_lr: float = 4e-4
     critic_max_hz: float = 8000.0
     arch: str = "gru"
     size: str = "student"
     steps: int = 1000
     batch: int = 8  # labelled examples per step (per process)
     unlabelled_batch: int = 8  # mixtures per step and per critic update (per process)
-    frames: int = 100
+    frames: int = 64
     lr: float = 1e-3
     hold: float = 0.6  # share of the steps at the full learning rate
     dc_weight: float = 0.5
@@ -72,6 +74,7 @@ class AdversarialOptions:
     valid_batches: int = 4
     valid_every: int = 50
     checkpoint_every: int = 50
+    select: str = "best"  # the weights saved: best validation SDR, or "last"
 
     @property
     def run(self) -> Path:
@@ -85,12 +88,14 @@ class AdversarialOptions:
 def _check(o: AdversarialOptions, roles) -> None:
     from rtsep.errors import ConfigError
 
+    if o.select not in ("best", "last"):
+        raise ConfigError(f"--select {o.select!r}: choose best or last")
     if o.critics not in CRITIC_CHOICES:
         raise ConfigError(f"--critics {o.critics!r}: choose one of {', '.join(CRITIC_CHOICES)}")
     if len(roles.of("labelled")) < 2:
         raise ConfigError(f"{len(roles.of('labelled'))} labelled track(s) left after the "
                           "split; the supervised term needs two or more")
-    needed = [ROLES[3]] if (CRITIC_CHOICES[o.critics] or o.beta > 0) else []
+    needed = [ROLES[3]] if CRITIC_CHOICES[o.critics] else []
     needed += ["solo " + s for s in CRITIC_CHOICES[o.critics]]
     for role in needed:
         if not roles.of(role):
@@ -256,6 +261,7 @@ def _save(o, model, critics, roles, levels, history, geometry, recordings, unpai
                       for r in (*ROLES, VALIDATION)},
             "refused": len(roles.refused), "levels": levels,
             "world_size": history.get("world_size", 1),
+            **{k: history[k] for k in ("init_from", "critic_warmup") if k in history},
             "history": {k: history[k] for k in ("train", "valid")},
         },
         "provenance": provenance(roles),
@@ -263,6 +269,7 @@ def _save(o, model, critics, roles, levels, history, geometry, recordings, unpai
                     "valid_sdr_db_best": best["sdr_db"] if best else None,
                     "valid_best_step": best["step"] if best else None,
                     "valid_note": "spectral SDR (vocals and karaoke averaged) of fixed crops "
-                                  "of the validation songs; the weights are the best step's"},
+                                  f"of the validation songs; the weights are the {o.select} "
+                                  "step's"},
     }
     return save_model(model, o.out, meta)

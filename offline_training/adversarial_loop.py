@@ -61,7 +61,7 @@ def separator_loss(net, lab: dict, unl: torch.Tensor | None, critics: dict, alph
     dc = deep_clustering_loss(emb[:n_lab], lab["assign"][:, :, frames],
                               magnitude_weights(lab["mag"][:, :, frames]))
     out = {"sdr": sdr, "dc": dc, "sup": sdr + dc_weight * dc, "adv": torch.zeros(()),
-           "add": torch.zeros(())}
+           "add": torch.zeros(()), "mask": mask}
     if unl is not None:
         est = estimates(mask[n_lab:], unl)
         if critics:
@@ -69,6 +69,17 @@ def separator_loss(net, lab: dict, unl: torch.Tensor | None, critics: dict, alph
         out["add"] = additivity_loss(est.values(), unl)
     out["total"] = out["sup"] + alpha * out["adv"] + beta * out["add"]
     return out
+
+
+def _pulls(terms: dict, alpha: float, n_lab: int) -> dict:
+    """RMS gradient of the supervised and of the weighted adversarial term with respect to the
+    mask, per example (how hard each pulls the separator's output; a diagnostic)."""
+    mask = terms["mask"]
+    (g_sup,) = torch.autograd.grad(terms["sup"], mask, retain_graph=True)
+    (g_adv,) = torch.autograd.grad(alpha * terms["adv"], mask, retain_graph=True)
+    # the losses are batch means: times the batch size gives one example's pull
+    return {"pull_sup": float(g_sup[:n_lab].pow(2).mean().sqrt()) * n_lab,
+            "pull_adv": float(g_adv[n_lab:].pow(2).mean().sqrt()) * (mask.shape[0] - n_lab)}
 
 
 def _sync_grads(module, world: int) -> None:
@@ -136,13 +147,45 @@ class Checkpoint:
             return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
         model.load_state_dict(part("separator."))
-        for name, c in critics.items():
-            c.load_state_dict(part(f"critic.{name}."))
         saved = torch.load(f"{self.stem}.pt", weights_only=True)
-        for k, o in opts.items():
-            o.load_state_dict(saved["optimisers"][k])
+        fresh = []
+        for name, c in critics.items():
+            # a supervised run's checkpoint has no critics: they start fresh (``init_from``)
+            if part(f"critic.{name}."):
+                c.load_state_dict(part(f"critic.{name}."))
+                opts[name].load_state_dict(saved["optimisers"][name])
+            else:
+                fresh.append(name)
+        opts["separator"].load_state_dict(saved["optimisers"]["separator"])
         best = part("best.") or None
-        return int(saved["step"]), json.loads(Path(f"{self.stem}.json").read_text()), best
+        history = json.loads(Path(f"{self.stem}.json").read_text())
+        return int(saved["step"]), history, best, fresh
+
+
+def _critic_updates(model, critics: dict, streams: dict, rngs: dict, opts: dict, gen, o,
+                    world: int, n: int) -> dict:
+    """``n`` updates of every critic against the current separator; their Wasserstein
+    estimates, per critic. The critics' weights are left frozen (the separator's step only
+    reads them)."""
+    w_est: dict = {}
+    for c in critics.values():
+        c.requires_grad_(True)
+    for _ in range(n):
+        unl = streams["mixtures"](rngs["mixtures"])
+        with torch.no_grad():
+            est = estimates(mask_only(model, unl), unl)
+        for name, c in critics.items():
+            real = c.features(streams[name](rngs[name]))
+            eps = torch.rand(real.shape[0], generator=gen)
+            loss, w = critic_loss(c, real, c.features(est[name]), eps, o.gp_weight)
+            opts[name].zero_grad(set_to_none=True)
+            loss.backward()
+            _sync_grads(c, world)
+            opts[name].step()
+            w_est.setdefault(name, []).append(float(w))
+    for c in critics.values():
+        c.requires_grad_(False)
+    return w_est
 
 
 def train_loop(model, critics: dict, streams: dict, o, *, checkpoint: Checkpoint,
@@ -150,7 +193,7 @@ def train_loop(model, critics: dict, streams: dict, o, *, checkpoint: Checkpoint
     """Run (or resume) ``o.steps`` separator steps; returns the history. ``streams`` maps
     "labelled", "mixtures" and each critic's source to ``make(rng)`` batch makers; ``o`` is
     the recipe's options (``AdversarialOptions``). On return ``model`` holds the weights with
-    the best validation SDR (the last ones without validation)."""
+    the best validation SDR (``o.select == "best"``), else the last ones."""
     from .trainer import init_distributed
 
     rank, world = init_distributed()
@@ -159,67 +202,76 @@ def train_loop(model, critics: dict, streams: dict, o, *, checkpoint: Checkpoint
         # the WGAN-GP paper's optimiser settings for the critic
         opts[name] = torch.optim.Adam(c.parameters(), lr=o.critic_lr, betas=(0.0, 0.9))
     history = {"train": [], "valid": [], "world_size": world}
-    start, best = 0, None
-    if checkpoint.exists():
-        start, history, best = checkpoint.load(model, critics, opts)
+    start, best, fresh = 0, None, list(critics)
+    source = checkpoint if checkpoint.exists() else (
+        Checkpoint(o.init_from) if getattr(o, "init_from", None) else None)
+    if source is not None:
+        if not source.exists():
+            from rtsep.errors import ConfigError
+
+            raise ConfigError(f"--init-from {o.init_from}: no checkpoint there "
+                              "(give RUN/checkpoints/state of an earlier run)")
+        start, history, best, fresh = source.load(model, critics, opts)
         history["world_size"] = world
-        log(f"resumed at step {start}")
+        if source is not checkpoint:
+            history["init_from"] = {"checkpoint": str(source.stem), "step": start}
+        log(f"resumed at step {start}" + (f" from {source.stem}" if source is not checkpoint
+                                          else "") + (f"; fresh critics: {', '.join(fresh)}"
+                                                      if fresh and start else ""))
     net = model.train()
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model)
     rngs = {k: np.random.default_rng([o.seed, rank, s, start]) for k, s in STREAMS.items()}
     gen = torch.Generator().manual_seed(o.seed * 100_003 + rank * 7919 + start)
-    use_unlabelled = bool(critics) or o.beta > 0
+    # with no critic the unlabelled batch would only feed the additivity term, which a mask
+    # meets exactly: the supervised arm skips it
+    use_unlabelled = bool(critics)
     if rank == 0 and start == 0 and valid_batches:
         history["valid"].append({"step": 0, "sdr_db": validate(model, valid_batches)})
         log(f"validation SDR before training: {history['valid'][-1]['sdr_db']:.2f} dB")
+    if fresh and getattr(o, "critic_warmup", 0) and start < o.steps:
+        # critics that start beside a trained separator first learn to judge it (separator
+        # frozen), so their first gradients mean something
+        warm = {k: critics[k] for k in fresh}
+        w = _critic_updates(model, warm, streams, rngs, opts, gen, o, world, o.critic_warmup)
+        log("critic warm-up: " + ", ".join(f"W_{k} {np.mean(v[-10:]):.3f}" for k, v in w.items()))
+        history.setdefault("critic_warmup", []).append(
+            {"step": start, "updates": o.critic_warmup,
+             **{f"w_{k}": round(float(np.mean(v[-10:])), 4) for k, v in w.items()}})
     window: list = []
     t0 = time.perf_counter()
     for step in range(start, o.steps):
-        w_est = {}
-        for name in critics:  # only the separator's step below moves the separator
-            for p in critics[name].parameters():
-                p.requires_grad_(True)
-        for _ in range(o.critic_steps if critics else 0):
-            unl = streams["mixtures"](rngs["mixtures"])
-            with torch.no_grad():
-                est = estimates(mask_only(model, unl), unl)
-            for name, c in critics.items():
-                real = c.features(streams[name](rngs[name]))
-                eps = torch.rand(real.shape[0], generator=gen)
-                loss, w = critic_loss(c, real, c.features(est[name]), eps, o.gp_weight)
-                opts[name].zero_grad(set_to_none=True)
-                loss.backward()
-                _sync_grads(c, world)
-                opts[name].step()
-                w_est.setdefault(name, []).append(float(w))
-        for c in critics.values():
-            for p in c.parameters():
-                p.requires_grad_(False)
+        w_est = _critic_updates(model, critics, streams, rngs, opts, gen, o, world,
+                                o.critic_steps if critics else 0)
         opts["separator"].param_groups[0]["lr"] = _lr_at(step, o.steps, o.lr, o.hold)
         lab = streams["labelled"](rngs["labelled"])
         unl = streams["mixtures"](rngs["mixtures"]) if use_unlabelled else None
         terms = separator_loss(net, lab, unl, critics, o.alpha, o.beta, o.dc_weight,
                                o.dc_frames, gen)
+        done = step + 1
+        logging = done % max(1, min(25, o.steps // 20)) == 0 or done == o.steps
+        pulls = _pulls(terms, o.alpha, lab["x"].shape[0]) if logging and critics else {}
         opts["separator"].zero_grad(set_to_none=True)
+        terms.pop("mask")
         terms["total"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opts["separator"].step()
         row = {k: float(v.detach()) for k, v in terms.items()}
         row.update({f"w_{k}": float(np.mean(v)) for k, v in w_est.items()})
         window.append(row)
-        done = step + 1
         if progress is not None:
             progress(done, o.steps, row)
-        if done % max(1, min(25, o.steps // 20)) == 0 or done == o.steps:
+        if logging:
             mean = {k: round(float(np.mean([r[k] for r in window])), 4) for k in window[0]}
-            history["train"].append({"step": done, **mean})
+            history["train"].append({"step": done, **mean, **pulls})
             window = []
             if rank == 0:
                 w_text = " ".join(f"W_{k[2:]} {v:.3f}" for k, v in mean.items()
                                   if k.startswith("w_"))
-                log(f"step {done}/{o.steps} sup {mean['sup']:.3f} (sdr {mean['sdr']:.2f} dB "
-                    f"loss) adv {mean['adv']:.3f} add {mean['add']:.2e} {w_text} "
+                pull = (f" pull adv/sup {pulls['pull_adv'] / max(pulls['pull_sup'], 1e-12):.2g}"
+                        if pulls else "")
+                log(f"step {done}/{o.steps} sup {mean['sup']:.3f} (-SDR {mean['sdr']:.2f} dB) "
+                    f"adv {mean['adv']:.3f} add {mean['add']:.1e} {w_text}{pull} "
                     f"{time.perf_counter() - t0:.0f}s")
         if rank == 0 and valid_batches and (done % o.valid_every == 0 or done == o.steps):
             sdr = validate(model, valid_batches)
@@ -229,7 +281,7 @@ def train_loop(model, critics: dict, streams: dict, o, *, checkpoint: Checkpoint
             log(f"validation SDR at step {done}: {sdr:.2f} dB")
         if rank == 0 and (done % o.checkpoint_every == 0 or done == o.steps):
             checkpoint.save(model, critics, opts, done, history, best)
-    if best is not None and valid_batches:
+    if best is not None and valid_batches and getattr(o, "select", "best") == "best":
         model.load_state_dict(best)
     model.eval()
     return history

@@ -76,25 +76,31 @@ def register(app: typer.Typer) -> None:
         cache_dir: Optional[Path] = typer.Option(
             None, "--cache-dir", help="Where decoded audio is cached (default RUN/cache)."),
         critics: str = typer.Option("both", help="none, vocals, accompaniment or both."),
-        alpha: float = typer.Option(0.05, min=0.0, help="Weight of the adversarial term."),
+        alpha: float = typer.Option(1.0, min=0.0, help="Weight of the adversarial term."),
         beta: float = typer.Option(1.0, min=0.0, help="Weight of the additivity term."),
-        critic_steps: int = typer.Option(5, min=1, help="Critic updates per separator update."),
+        critic_steps: int = typer.Option(1, min=1, help="Critic updates per separator update."),
         gp_weight: float = typer.Option(10.0, min=0.0, help="Gradient penalty weight."),
+        critic_warmup: int = typer.Option(
+            0, min=0, help="Critic-only updates whenever critics start (with --init-from)."),
+        init_from: Optional[Path] = typer.Option(
+            None, "--init-from", help="Continue from another run's RUN/checkpoints/state (e.g. "
+            "a supervised run), its critics fresh; used when this run has no checkpoint."),
         critic_size: str = typer.Option("small", help="Critic size: tiny or small."),
-        critic_lr: float = typer.Option(1e-4, min=0.0),
+        critic_lr: float = typer.Option(4e-4, min=0.0),
         critic_max_hz: float = typer.Option(8000.0, min=100.0, help="Critics see bins below."),
         arch: str = typer.Option("gru", help="Separator: gru or tcn (or a registry name)."),
         size: str = typer.Option("student", help="student, or a models.configs size."),
         steps: int = typer.Option(1000, min=1, help="Separator steps."),
         batch: int = typer.Option(8, min=1, help="Labelled examples per step (per process)."),
         unlabelled_batch: int = typer.Option(8, min=1, help="Mixtures per step (per process)."),
-        frames: int = typer.Option(100, min=8, help="STFT frames per example."),
+        frames: int = typer.Option(64, min=8, help="STFT frames per example."),
         lr: float = typer.Option(1e-3, min=0.0),
         dc_weight: float = typer.Option(0.5, min=0.0, help="Weight of deep clustering."),
         seed: int = typer.Option(0),
         threads: int = typer.Option(1, min=1, help="torch threads per process."),
         valid_every: int = typer.Option(50, min=1),
         checkpoint_every: int = typer.Option(50, min=1),
+        select: str = typer.Option("best", help="Weights to save: best (validation SDR) or last."),
     ) -> None:
         """Train a causal separator on labelled stems plus unpaired solo recordings and
         mixtures, with one WGAN-GP critic per source. Runs alone or under torchrun (DDP)."""
@@ -114,11 +120,13 @@ def register(app: typer.Typer) -> None:
             split=split or [], shares=share_values, licences=_licences(licence),
             run_dir=str(run_dir) if run_dir else None,
             cache_dir=str(cache_dir) if cache_dir else None, critics=critics, alpha=alpha,
-            beta=beta, critic_steps=critic_steps, gp_weight=gp_weight, critic_size=critic_size,
+            beta=beta, critic_steps=critic_steps, gp_weight=gp_weight,
+            critic_warmup=critic_warmup, init_from=str(init_from) if init_from else None,
+            critic_size=critic_size,
             critic_lr=critic_lr, critic_max_hz=critic_max_hz, arch=arch, size=size,
             steps=steps, batch=batch, unlabelled_batch=unlabelled_batch, frames=frames, lr=lr,
             dc_weight=dc_weight, seed=seed, threads=threads, valid_every=valid_every,
-            checkpoint_every=checkpoint_every)
+            checkpoint_every=checkpoint_every, select=select)
         doc = run_adversarial(opts, log=typer.echo, progress_factory=rich_progress)
         if doc is not None:
             typer.echo(f"wrote {out}.json and {out}.safetensors; curves in "

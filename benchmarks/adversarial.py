@@ -1,0 +1,123 @@
+"""Paper 001 at small scale: supervised only, + vocal critic, + both critics.
+
+Same separator, same labelled songs, same labelled batches (each data stream has its own
+generator) and the same number of separator steps in every arm; only the critics differ.
+
+    python benchmarks/adversarial.py train sup|voc|both [--work W] [--steps N] [-- EXTRA...]
+    python benchmarks/adversarial.py eval [--work W] [--arms sup,voc,both] [--baselines M,...]
+
+``train`` runs ``python -m offline_training adversarial`` (niced, one thread) on the roles
+below; ``eval`` scores each arm's model with ``rtsep eval`` on ``shared/data/dev`` and on the
+run's validation split (``W/sup.run/valid_tracks``: the same for every arm), then prints the
+vocals and karaoke SDR/SIR/SAR table for BENCHMARKS.md.
+
+Roles (``offline_training.roles``): ``train/musdb7`` shared out by song (half labelled, the
+rest solo vocals, solo accompaniment and unlabelled mixtures; 12 % of the songs and the MIR-1K
+singers annar and titon are the validation split); solo vocals also from ``train/mir1k``
+(non-reserved singers) and ``solo/vocals``; solo accompaniment also from ``solo/accompaniment``
+and Debian's drascula-music (``--drascula``, the package's audio folder, if unpacked); the ten
+Jamendo songs as unlabelled mixtures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("RTSEP_SHARED_DATA", REPO.parent / "shared" / "data"))
+PY = sys.executable
+ARMS = {"sup": "none", "voc": "vocals", "both": "both"}
+ESSENTIA = "Essentia example audio, research use"
+LICENCES = {
+    "solo/vocals/vocadito_1.wav": "CC BY 4.0 (Vocadito, Bittner et al.)",
+    "solo/vocals/vocadito_10.wav": "CC BY 4.0 (Vocadito, Bittner et al.)",
+    "solo/vocals/vocadito_14.wav": "CC BY 4.0 (Vocadito, Bittner et al.)",
+    "solo/vocals/csd_en001b.mp3": "CC BY-NC-SA 4.0 (Children's Song Dataset)",
+    "solo/vocals/singing-female.wav": ESSENTIA,
+    "solo/vocals/vignesh.wav": ESSENTIA,
+    "solo/vocals/long_voice.flac": ESSENTIA,
+    "solo/accompaniment/359500__mtg__sax-tenor-e-major.wav": ESSENTIA,
+    "solo/accompaniment/359628__mtg__sax-tenor-d-minor.wav": ESSENTIA,
+    "solo/accompaniment/Guitar-A4-432-1.ogg": ESSENTIA,
+    "solo/accompaniment/track1.ogg": "Drascula: The Vampire Strikes Back music, Alcachofa Soft, "
+                                     "BSD-like Drascula licence (Debian drascula-music)",
+    "solo/accompaniment/track10.ogg": "Drascula: The Vampire Strikes Back music, Alcachofa "
+                                      "Soft, BSD-like Drascula licence (Debian drascula-music)",
+}
+DRASCULA = ("Drascula: The Vampire Strikes Back music, Alcachofa Soft, BSD-like Drascula "
+            "licence, DFSG-free (Debian package drascula-music)")
+
+
+def role_args(drascula: Path | None) -> list[str]:
+    args = ["--split", str(DATA / "train" / "musdb7"),
+            "--solo-vocals", str(DATA / "train" / "mir1k"),
+            "--solo-vocals", str(DATA / "solo" / "vocals"),
+            "--solo-accompaniment", str(DATA / "solo" / "accompaniment"),
+            "--mixtures", str(DATA / "mixtures" / "jamendo")]
+    if drascula is not None and drascula.is_dir():
+        args += ["--solo-accompaniment", str(drascula), "--licence", f"{drascula}={DRASCULA}"]
+    for rel, text in LICENCES.items():
+        args += ["--licence", f"{DATA / rel}={text}"]
+    return args
+
+
+def train(arm: str, work: Path, steps: int, drascula: Path | None, extra: list[str]) -> None:
+    cmd = ["nice", "-n", "15", PY, "-m", "offline_training", "adversarial",
+           *role_args(drascula), "--critics", ARMS[arm], "--out", str(work / arm),
+           "--cache-dir", str(work / "cache"), "--steps", str(steps), "--threads", "1", *extra]
+    print(" ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, cwd=REPO, env=dict(os.environ, OMP_NUM_THREADS="1"))
+
+
+def evaluate(work: Path, arms: list[str], baselines: list[str]) -> None:
+    sets = {"dev": DATA / "dev", "validation": work / f"{arms[0]}.run" / "valid_tracks"}
+    methods = [f"{a}:models={work / a}.json,use_primitives=false" for a in arms]
+    methods += [f"{b}:models={b},use_primitives=false" for b in baselines]
+    arms = arms + baselines
+    results = {}
+    for name, folder in sets.items():
+        out = work / f"eval_{name}.json"
+        if not out.is_file():
+            cmd = ["nice", "-n", "15", str(Path(PY).parent / "rtsep"), "eval", str(folder),
+                   "-q", "--json", str(out)] + [x for m in methods for x in ("-m", m)]
+            print(" ".join(cmd), flush=True)
+            subprocess.run(cmd, check=True, cwd=REPO, env=dict(os.environ, OMP_NUM_THREADS="1"))
+        results[name] = json.loads(out.read_text())
+    print("| arm | set | tracks | voc SDR | voc SIR | voc SAR | kar SDR | kar SIR | kar SAR |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for arm in arms:
+        for name, doc in results.items():
+            rows = {r["target"]: r for r in doc["summary"] if r["method"] == arm}
+            cells = [f"{rows[t][k]:.2f}" for t in ("vocals", "karaoke") for k in
+                     ("sdr", "sir", "sar")]
+            print(f"| {arm} | {name} | {rows['vocals']['tracks']} | " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("command", choices=["train", "eval"])
+    p.add_argument("arm", nargs="?", choices=sorted(ARMS))
+    p.add_argument("--work", type=Path, default=Path("/tmp/adv/w"))
+    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--arms", default="sup,voc,both")
+    p.add_argument("--baselines", default="bootstrap-gru",
+                   help="Shipped models scored beside the arms (comma-separated, or empty).")
+    p.add_argument("--drascula", type=Path,
+                   default=Path("/usr/share/scummvm/drascula/audio"))
+    args, extra = p.parse_known_args()
+    extra = [e for e in extra if e != "--"]
+    if args.command == "train":
+        if not args.arm:
+            p.error("train needs an arm: sup, voc or both")
+        train(args.arm, args.work, args.steps, args.drascula, extra)
+    else:
+        evaluate(args.work, args.arms.split(","), [b for b in args.baselines.split(",") if b])
+
+
+if __name__ == "__main__":
+    main()
