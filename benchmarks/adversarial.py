@@ -8,8 +8,9 @@ generator) and the same number of separator steps in every arm; only the critics
 
 ``train`` runs ``python -m offline_training adversarial`` (niced, one thread) on the roles
 below; ``eval`` scores each arm's model with ``rtsep eval`` on ``shared/data/dev`` and on the
-run's validation split (``W/sup.run/valid_tracks``: the same for every arm), then prints the
-vocals and karaoke SDR/SIR/SAR table for BENCHMARKS.md.
+run's validation split (``W/sup.run/valid_tracks``, the same for every arm: all 13 validation
+songs and every 8th clip of the two validation singers), then prints the vocals and karaoke
+SDR/SIR/SAR table for BENCHMARKS.md.
 
 Roles (``offline_training.roles``): ``train/musdb7`` shared out by song (half labelled, the
 rest solo vocals, solo accompaniment and unlabelled mixtures; 12 % of the songs and the MIR-1K
@@ -53,9 +54,9 @@ DRASCULA = ("Drascula: The Vampire Strikes Back music, Alcachofa Soft, BSD-like 
             "licence, DFSG-free (Debian package drascula-music)")
 
 
-def role_args(drascula: Path | None) -> list[str]:
+def role_args(drascula: Path | None, mir1k: bool = True) -> list[str]:
     args = ["--split", str(DATA / "train" / "musdb7"),
-            "--solo-vocals", str(DATA / "train" / "mir1k"),
+            *(["--solo-vocals", str(DATA / "train" / "mir1k")] if mir1k else []),
             "--solo-vocals", str(DATA / "solo" / "vocals"),
             "--solo-accompaniment", str(DATA / "solo" / "accompaniment"),
             "--mixtures", str(DATA / "mixtures" / "jamendo")]
@@ -66,22 +67,40 @@ def role_args(drascula: Path | None) -> list[str]:
     return args
 
 
-def train(arm: str, work: Path, steps: int, drascula: Path | None, extra: list[str]) -> None:
+def train(arm: str, work: Path, steps: int, drascula: Path | None, extra: list[str],
+          name: str | None = None, mir1k: bool = True) -> None:
     cmd = ["nice", "-n", "15", PY, "-m", "offline_training", "adversarial",
-           *role_args(drascula), "--critics", ARMS[arm], "--out", str(work / arm),
+           *role_args(drascula, mir1k), "--critics", ARMS[arm], "--out", str(work / (name or arm)),
            "--cache-dir", str(work / "cache"), "--steps", str(steps), "--threads", "1", *extra]
     print(" ".join(cmd), flush=True)
     subprocess.run(cmd, check=True, cwd=REPO, env=dict(os.environ, OMP_NUM_THREADS="1"))
 
 
-def evaluate(work: Path, arms: list[str], baselines: list[str]) -> None:
-    sets = {"dev": DATA / "dev", "validation": work / f"{arms[0]}.run" / "valid_tracks"}
+def validation_subset(work: Path, arm: str, every: int) -> Path:
+    """The run's validation tracks with only every ``every``-th MIR-1K clip (sorted by name):
+    all the validation songs, and clips of both validation singers, in a fraction of the time
+    of all 87 clips."""
+    from offline_training.splits import mir1k_singer
+
+    folder = work / f"valid_eval_{every}"
+    folder.mkdir(exist_ok=True)
+    tracks = sorted((work / f"{arm}.run" / "valid_tracks").iterdir())
+    clips = [t for t in tracks if mir1k_singer(t.name)]
+    keep = [t for t in tracks if not mir1k_singer(t.name)] + clips[::every]
+    for t in keep:
+        if not (folder / t.name).is_symlink():
+            (folder / t.name).symlink_to(t.resolve(), target_is_directory=True)
+    return folder
+
+
+def evaluate(work: Path, arms: list[str], baselines: list[str], every: int) -> None:
+    sets = {"dev": DATA / "dev", "validation": validation_subset(work, arms[0], every)}
     methods = [f"{a}:models={work / a}.json,use_primitives=false" for a in arms]
     methods += [f"{b}:models={b},use_primitives=false" for b in baselines]
     arms = arms + baselines
     results = {}
     for name, folder in sets.items():
-        out = work / f"eval_{name}.json"
+        out = work / f"eval_{name}_{'+'.join(arms)}.json"
         if not out.is_file():
             cmd = ["nice", "-n", "15", str(Path(PY).parent / "rtsep"), "eval", str(folder),
                    "-q", "--json", str(out)] + [x for m in methods for x in ("-m", m)]
@@ -104,6 +123,11 @@ def main() -> None:
     p.add_argument("arm", nargs="?", choices=sorted(ARMS))
     p.add_argument("--work", type=Path, default=Path("/tmp/adv/w"))
     p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--name", help="Output name of a variant of an arm (default: the arm).")
+    p.add_argument("--no-mir1k", action="store_true",
+                   help="Leave train/mir1k out (solo vocals: MUSDB stems and solo/vocals only).")
+    p.add_argument("--mir1k-every", type=int, default=8,
+                   help="Score every N-th MIR-1K validation clip (all validation songs).")
     p.add_argument("--arms", default="sup,voc,both")
     p.add_argument("--baselines", default="bootstrap-gru",
                    help="Shipped models scored beside the arms (comma-separated, or empty).")
@@ -114,9 +138,11 @@ def main() -> None:
     if args.command == "train":
         if not args.arm:
             p.error("train needs an arm: sup, voc or both")
-        train(args.arm, args.work, args.steps, args.drascula, extra)
+        train(args.arm, args.work, args.steps, args.drascula, extra, args.name,
+              not args.no_mir1k)
     else:
-        evaluate(args.work, args.arms.split(","), [b for b in args.baselines.split(",") if b])
+        evaluate(args.work, args.arms.split(","), [b for b in args.baselines.split(",") if b],
+                 args.mir1k_every)
 
 
 if __name__ == "__main__":
