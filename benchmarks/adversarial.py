@@ -5,6 +5,7 @@ generator) and the same number of separator steps in every arm; only the critics
 
     python benchmarks/adversarial.py train sup|voc|both [--work W] [--steps N] [-- EXTRA...]
     python benchmarks/adversarial.py eval [--work W] [--arms sup,voc,both] [--baselines M,...]
+    python benchmarks/adversarial.py stats [--work W] [--arms sup,voc,both]
 
 ``train`` runs ``python -m offline_training adversarial`` (niced, one thread) on the roles
 below; ``eval`` scores each arm's model with ``rtsep eval`` on ``shared/data/dev`` and on the
@@ -117,9 +118,56 @@ def evaluate(work: Path, arms: list[str], baselines: list[str], every: int) -> N
             print(f"| {arm} | {name} | {rows['vocals']['tracks']} | " + " | ".join(cells) + " |")
 
 
+def stats(work: Path, arms: list[str]) -> None:
+    """How the critics move the separator: the mean magnitude and the share of active bins
+    (above a tenth of the mean) below 8 kHz of its vocal estimates on unlabelled-mixture crops,
+    beside the same for real solo vocals, all at the levels training scales them to."""
+    import numpy as np
+    import torch
+    from safetensors.torch import load_file
+
+    from offline_training.adversarial_loop import mask_only
+    from offline_training.recordings import CropBatches, RecordingBank
+    from offline_training.roles import ROLES, Roles
+    from offline_training.trainer import build_student
+    from rtsep.config import geometry_for
+
+    torch.set_num_threads(1)
+    run = work / f"{arms[0]}.run"
+    roles = Roles.from_dict(json.loads((run / "roles.json").read_text()))
+    levels = json.loads((run / "levels.json").read_text())
+    unpaired = [s for r in ROLES[1:] for s in roles.of(r)]
+    bank = RecordingBank.build([(s.path, s.kind) for s in unpaired], work / "cache" / "recordings")
+    g = geometry_for(44100)
+
+    def crops(pick, level, seed):
+        make = CropBatches(bank, [i for i, s in enumerate(unpaired) if pick(s)], g, 64, 16, level)
+        rng = np.random.default_rng(seed)
+        return torch.cat([make(rng) for _ in range(4)])
+
+    def line(name, mag):
+        low = mag[:, :372]
+        share = float((low > 0.1 * low.mean()).float().mean())
+        print(f"| {name} | {float(low.mean()):.3f} | {share:.3f} |")
+
+    print("| vocals | mean magnitude < 8 kHz | active-bin share |")
+    print("|---|---|---|")
+    line("real solo vocals (all)", crops(lambda s: s.role == "solo vocals", levels["solo vocals"], 6))
+    line("  MUSDB vocal stems", crops(lambda s: s.kind == "vocals", levels["solo vocals"], 7))
+    line("  MIR-1K vocals", crops(lambda s: "mir1k" in s.path, levels["solo vocals"], 7))
+    mix = crops(lambda s: s.role == "mixtures", levels["mixtures"], 5)
+    for arm in arms:
+        model = build_student("gru", "student", g.n_bins)
+        tensors = load_file(str(work / f"{arm}.run" / "checkpoints" / "state.safetensors"))
+        model.load_state_dict({k[len("separator."):]: v for k, v in tensors.items()
+                               if k.startswith("separator.")})
+        with torch.no_grad():
+            line(f"estimates of {arm}", mask_only(model.eval(), mix) * mix)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("command", choices=["train", "eval"])
+    p.add_argument("command", choices=["train", "eval", "stats"])
     p.add_argument("arm", nargs="?", choices=sorted(ARMS))
     p.add_argument("--work", type=Path, default=Path("/tmp/adv/w"))
     p.add_argument("--steps", type=int, default=600)
@@ -140,6 +188,8 @@ def main() -> None:
             p.error("train needs an arm: sup, voc or both")
         train(args.arm, args.work, args.steps, args.drascula, extra, args.name,
               not args.no_mir1k)
+    elif args.command == "stats":
+        stats(args.work, args.arms.split(","))
     else:
         evaluate(args.work, args.arms.split(","), [b for b in args.baselines.split(",") if b],
                  args.mir1k_every)
