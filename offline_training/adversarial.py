@@ -49,9 +49,9 @@ class AdversarialOptions:
     run_dir: str | None = None
     cache_dir: str | None = None
     critics: str = "both"  # none | vocals | accompaniment | both
-    alpha: float = 1.0
+    alpha: float = 0.02
     beta: float = 1.0
-    critic_steps: int = 1  # critic updates per separator update (n_critic; see docs)
+    critic_steps: int = 5  # critic updates per separator update (WGAN-GP's n_critic)
     gp_weight: float = 10.0
     critic_warmup: int = 0  # critic-only updates whenever critics start (see init_from)
     init_from: str | None = None  # RUN/checkpoints/state of an earlier run to continue from

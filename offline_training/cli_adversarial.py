@@ -76,9 +76,9 @@ def register(app: typer.Typer) -> None:
         cache_dir: Optional[Path] = typer.Option(
             None, "--cache-dir", help="Where decoded audio is cached (default RUN/cache)."),
         critics: str = typer.Option("both", help="none, vocals, accompaniment or both."),
-        alpha: float = typer.Option(1.0, min=0.0, help="Weight of the adversarial term."),
+        alpha: float = typer.Option(0.02, min=0.0, help="Weight of the adversarial term."),
         beta: float = typer.Option(1.0, min=0.0, help="Weight of the additivity term."),
-        critic_steps: int = typer.Option(1, min=1, help="Critic updates per separator update."),
+        critic_steps: int = typer.Option(5, min=1, help="Critic updates per separator update."),
         gp_weight: float = typer.Option(10.0, min=0.0, help="Gradient penalty weight."),
         critic_warmup: int = typer.Option(
             0, min=0, help="Critic-only updates whenever critics start (with --init-from)."),

@@ -176,7 +176,7 @@ def test_tiny_run_under_torchrun_writes_a_model_that_separates(tmp_path):
     model, doc = load_model(out)
     t = doc["training"]
     assert t["method"] == "adversarial" and t["world_size"] == 2
-    assert t["alpha"] == 1.0 and t["beta"] == 1.0 and t["critics"] == ["vocals", "accompaniment"]
+    assert t["alpha"] == 0.02 and t["beta"] == 1.0 and t["critics"] == ["vocals", "accompaniment"]
     assert {p["role"] for p in doc["provenance"]} == {*ROLES, VALIDATION}
     assert all(p["licence"] == "rendered by rtsep (test)" for p in doc["provenance"])
     assert t["roles"]["labelled"]["songs"] == 4 and t["roles"][VALIDATION]["songs"] == 2
