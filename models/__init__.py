@@ -9,5 +9,6 @@ Imports torch (and kernels) only, never ``rtsep``. The submodules are imported o
 - ``models.io``: ``save_model`` / ``load_model`` (safetensors + JSON, hash-checked)
 - ``models.export``: the step as a tensor-only module and its ONNX export
 - ``models.catalog``: shipped (``models/weights/``) and user model files
+- ``models.critic``: the Wasserstein critics of adversarial training (paper 001); training only
 - errors are ``rtsep.errors.ModelFileError``; files are written by ``rtsep.io.atomic``
 """

@@ -19,6 +19,12 @@ SIZES = {
         "large": dict(n_features=192, hidden=512, layers=3, emb_dim=20, emb_rank=32),
         "xlarge": dict(n_features=256, hidden=1024, layers=4, emb_dim=20, emb_rank=32),
     },
+    "CausalRefinerSeparator": {
+        "tiny": dict(n_bands=8, n_features=8, hidden=12, layers=1, ctx_rank=4, emb_rank=4,
+                     emb_dim=4),
+        "small": dict(n_bands=48, n_features=64, hidden=128, layers=2, ctx_rank=16,
+                      emb_rank=16, emb_dim=8),
+    },
     "CausalTCNSeparator": {
         "tiny": dict(n_features=8, channels=8, hidden=12, blocks=3, emb_dim=4, emb_rank=4),
         "small": dict(n_features=96, channels=96, hidden=128, blocks=6, emb_dim=20, emb_rank=32),

@@ -50,7 +50,7 @@ def export_step_onnx(model, path=None) -> bytes | None:
     """
     model = model.eval().float().cpu()
     wrapper = StepModule(model).eval()
-    example = (torch.zeros(1, model.n_bins), *model.init_state(1))
+    example = (torch.zeros(1, getattr(model, "n_inputs", model.n_bins)), *model.init_state(1))
     inputs, outputs = io_names(model)
     target = io.BytesIO() if path is None else str(path)
     with warnings.catch_warnings(), torch.no_grad():

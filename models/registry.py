@@ -22,7 +22,7 @@ def register(cls: type) -> type:
 
 def _load_builtin() -> None:
     # Importing the modules runs their @register decorators.
-    from . import gru, tcn  # noqa: F401
+    from . import gru, refiner, tcn  # noqa: F401
 
 
 def architecture_names() -> list[str]:

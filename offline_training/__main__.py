@@ -24,6 +24,8 @@ _COMMAND_MODULES = [
     "offline_training.cli_supervised",
     "offline_training.cli_bootstrap",
     "offline_training.cli_score",
+    "offline_training.cli_stems",
+    "offline_training.cli_adversarial",
 ]
 
 for _name in _COMMAND_MODULES:

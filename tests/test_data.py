@@ -101,13 +101,23 @@ def test_missing_stems_and_folders_are_clear_errors(tmp_path):
     with pytest.raises(AudioFileError, match="missing other"):
         load_track(folder)
     (folder / "mixture.flac").unlink()
-    with pytest.raises(AudioFileError, match="no mixture"):
+    with pytest.raises(AudioFileError, match="missing other"):
         load_track(folder)
     with pytest.raises(AudioFileError, match="does not exist"):
         track_folders(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
     with pytest.raises(AudioFileError, match="no track folders"):
         track_folders(tmp_path / "empty")
+
+
+def test_a_track_without_a_mixture_is_the_sum_of_its_stems(tmp_path):
+    folder = tmp_path / "t"
+    make_track(folder, 16000, 2, "four")
+    with_mix = load_track(folder)
+    (folder / "mixture.flac").unlink()
+    track = load_track(folder)
+    assert np.allclose(track.mixture, track.vocals + track.accompaniment)
+    assert np.allclose(track.mixture, with_mix.mixture, atol=1e-3)
 
 
 def test_shared_data_defaults_to_the_folder_beside_the_checkout(monkeypatch):

@@ -85,7 +85,7 @@ class AutoBackend(Backend):
 
     def __init__(self, ranked: list[Backend], report: dict):
         first = ranked[0]
-        super().__init__(first.n_bins, first.emb_dim, first.lookahead_frames)
+        super().__init__(first.n_bins, first.emb_dim, first.lookahead_frames, first.n_inputs)
         self._ranked = list(ranked)
         self.report = report
         self.report.setdefault("fallbacks", [])
@@ -175,7 +175,7 @@ def select(model, meta: dict | None = None, names: list[str] | None = None, *,
     forced = bool(forced)
     builders = builders or {}
     t_start = time.perf_counter()
-    frames = probe_frames(model.n_bins, PROBE_WARMUP + PROBE_STEPS)
+    frames = probe_frames(getattr(model, "n_inputs", model.n_bins), PROBE_WARMUP + PROBE_STEPS)
     ref = TorchBackend(model)
     ref_out = [ref.step(f) for f in frames]
     reference = (np.stack([m for m, _ in ref_out]), np.stack([e for _, e in ref_out]))

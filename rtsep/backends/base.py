@@ -37,20 +37,27 @@ class Backend:
 
     name = "base"
 
-    def __init__(self, n_bins: int, emb_dim: int, lookahead_frames: int = 0):
+    def __init__(self, n_bins: int, emb_dim: int, lookahead_frames: int = 0,
+                 n_inputs: int | None = None):
         self.n_bins = int(n_bins)
+        # values per input frame: the magnitude, then any primitive masks the model reads
+        # (rtsep.core.model_inputs); n_bins for a model of the magnitude alone
+        self.n_inputs = int(n_inputs or n_bins)
         self.emb_dim = int(emb_dim)
         self.lookahead_frames = int(lookahead_frames)
         self.frames_seen = 0
 
     def step(self, mag_frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One magnitude frame (bins,) float32/float64, linear magnitude, >= 0.
+        """One input frame (n_inputs,) float32/float64: linear magnitude (bins,) >= 0, then
+        the model's primitive masks if it reads any.
 
         Returns (vocal mask (bins,) float32 in [0, 1], embedding (bins, emb_dim) float32 with
         unit-norm rows).
         """
-        if mag_frame.shape != (self.n_bins,):
-            raise ConfigError(f"backend {self.name} expects a frame of {self.n_bins} bins, "
+        if mag_frame.shape != (self.n_inputs,):
+            what = (f"{self.n_bins} bins" if self.n_inputs == self.n_bins else
+                    f"{self.n_inputs} values ({self.n_bins} bins, then primitive masks)")
+            raise ConfigError(f"backend {self.name} expects a frame of {what}, "
                               f"got shape {tuple(mag_frame.shape)}")
         self.frames_seen += 1
         return self._step(mag_frame)
@@ -62,7 +69,7 @@ class Backend:
 
     def warmup(self, frames: int = 8) -> None:
         """Run a few frames so first-call costs (allocation, autotuning) are paid now."""
-        for frame in probe_frames(self.n_bins, frames):
+        for frame in probe_frames(self.n_inputs, frames):
             self.step(frame)
         self.reset()
 

@@ -98,16 +98,17 @@ class CudaGraphBackend(Backend):
             raise ValueError(f"mode must be one of {CAPTURE_MODES} or None, got {mode!r}")
         device = require_cuda(self.name) if device is None else torch.device(device)
         self.stand_in = device.type != "cuda"
-        super().__init__(model.n_bins, model.emb_dim, model.lookahead_frames)
+        super().__init__(model.n_bins, model.emb_dim, model.lookahead_frames,
+                         getattr(model, "n_inputs", model.n_bins))
         self.device = device
         self.model = copy.deepcopy(model).eval().float().to(device)
         cuda = not self.stand_in
         self._stream = torch.cuda.Stream(device, priority=-1) if cuda else None
         with torch.no_grad():
-            self._in = torch.zeros(1, self.n_bins, device=device)
+            self._in = torch.zeros(1, self.n_inputs, device=device)
             self._state = tuple(s.to(device) for s in self.model.init_state(1))
             # Pinned host buffers: the copies are DMA transfers that can run asynchronously.
-            self._host_in = torch.zeros(1, self.n_bins, pin_memory=cuda)
+            self._host_in = torch.zeros(1, self.n_inputs, pin_memory=cuda)
             self._host_mask = torch.zeros(1, self.n_bins, pin_memory=cuda)
             self._host_emb = torch.zeros(1, self.n_bins, self.emb_dim, pin_memory=cuda)
         self._host_in_np = self._host_in.numpy()[0]
@@ -164,7 +165,7 @@ class CudaGraphBackend(Backend):
             self._run = graph.replay
 
     def _verify(self, explicit_cells: bool) -> None:
-        frames = probe_frames(self.n_bins, VERIFY_FRAMES, seed=1)
+        frames = probe_frames(self.n_inputs, VERIFY_FRAMES, seed=1)
         ref_mask, ref_emb = eager_outputs(self.model, frames, self.device, explicit_cells)
         self._reset_state()
         got = [self._launch(f) for f in frames]

@@ -46,7 +46,8 @@ class OnnxBackend(Backend):
         except ImportError:
             raise BackendUnavailableError(
                 "backend 'onnx' needs onnxruntime: pip install rtsep[onnx]") from None
-        super().__init__(model.n_bins, model.emb_dim, model.lookahead_frames)
+        super().__init__(model.n_bins, model.emb_dim, model.lookahead_frames,
+                         getattr(model, "n_inputs", model.n_bins))
         graph = onnx_step_graph(model, meta)
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
@@ -58,7 +59,7 @@ class OnnxBackend(Backend):
         inputs = self.session.get_inputs()
         self._state_names = [i.name for i in inputs[1:]]
         self._state_shapes = [tuple(i.shape) for i in inputs[1:]]
-        self._frame = np.zeros((1, self.n_bins), dtype=np.float32)
+        self._frame = np.zeros((1, self.n_inputs), dtype=np.float32)
         self._feeds = {"mag_frame": self._frame}
         self._reset_state()
 

@@ -46,18 +46,19 @@ class TensorRTBackend(Backend):
         from .cuda_graph import VERIFY_FRAMES, VERIFY_TOL, eager_outputs, require_cuda
 
         device = require_cuda(self.name)
-        super().__init__(model.n_bins, model.emb_dim, model.lookahead_frames)
+        super().__init__(model.n_bins, model.emb_dim, model.lookahead_frames,
+                         getattr(model, "n_inputs", model.n_bins))
         model = copy.deepcopy(model).eval().float().to(device)
         self._init_state = tuple(s.to(device) for s in model.init_state(1))
-        self._in = torch.zeros(1, self.n_bins, device=device)
-        self._host_in = torch.zeros(1, self.n_bins, pin_memory=True)
+        self._in = torch.zeros(1, self.n_inputs, device=device)
+        self._host_in = torch.zeros(1, self.n_inputs, pin_memory=True)
         self._host_in_np = self._host_in.numpy()[0]
         example = [self._in, *self._init_state]
         with torch.no_grad():
             self.module = torch_tensorrt.compile(
                 StepModule(model, explicit_cells=True).eval(), ir="dynamo", inputs=example,
                 enabled_precisions={torch.float32}, disable_tf32=True, min_block_size=1)
-        frames = probe_frames(self.n_bins, VERIFY_FRAMES, seed=1)
+        frames = probe_frames(self.n_inputs, VERIFY_FRAMES, seed=1)
         ref_mask, ref_emb = eager_outputs(model, frames, device)
         self._reset_state()
         got = [self._step(f) for f in frames]

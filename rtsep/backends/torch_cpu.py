@@ -26,12 +26,13 @@ class TorchBackend(Backend):
     name = "torch"
 
     def __init__(self, model):
-        super().__init__(model.n_bins, model.emb_dim, model.lookahead_frames)
+        super().__init__(model.n_bins, model.emb_dim, model.lookahead_frames,
+                         getattr(model, "n_inputs", model.n_bins))
         limit_torch_threads()
         self.model = model.eval().float().cpu()
         # The input tensor is allocated once; its numpy view lets step copy a frame in without
         # creating a tensor per hop.
-        self._frame = torch.zeros(1, self.n_bins)
+        self._frame = torch.zeros(1, self.n_inputs)
         self._frame_np = self._frame.numpy()[0]
         self._reset_state()
 

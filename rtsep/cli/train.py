@@ -1,4 +1,5 @@
-"""``rtsep train bootstrap|supervised|score-supervised``: forwards to the recipes in ``offline_training``.
+"""``rtsep train bootstrap|supervised|score-supervised|adversarial``: forwards to the recipes in
+``offline_training``.
 
 ``offline_training`` is imported only inside the commands, so ``rtsep`` itself never loads
 training code; every option after the subcommand is passed on unchanged.
@@ -40,3 +41,8 @@ def register(app: typer.Typer) -> None:
     def score_supervised(ctx: typer.Context) -> None:
         """Learn from mixtures and vocal scores, a transcriptor as critic (paper 002)."""
         _forward("score-supervised", list(ctx.args))
+
+    @train.command("adversarial", context_settings=_FORWARD, add_help_option=False)
+    def adversarial(ctx: typer.Context) -> None:
+        """Semi-supervised with solo recordings and critics (paper 001); see --help."""
+        _forward("adversarial", list(ctx.args))

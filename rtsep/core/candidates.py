@@ -156,18 +156,24 @@ class PrimitiveCandidate(Candidate):
 
 
 class ModelCandidate(Candidate):
-    """A causal separator on an inference backend (``rtsep.backends``)."""
+    """A causal separator on an inference backend (``rtsep.backends``).
+
+    ``inputs`` (``rtsep.core.model_inputs.PrimitiveInputs``) is given for a model that reads
+    the primitive masks beside the magnitude: it runs the primitives each hop and builds the
+    model's input frame.
+    """
 
     kind = "model"
 
     def __init__(self, name: str, backend, geometry: StftGeometry, config: EngineConfig,
-                 embedding_dims: int, lookahead_frames: int = 0, score=None):
+                 embedding_dims: int, lookahead_frames: int = 0, score=None, inputs=None):
         self.name = name
         self.backend = backend
         # The engine's score input (``rtsep.score.ScoreInput``) or None. Its ``state`` holds the
         # sounding notes as f0s, refreshed before each hop; a score-informed model reads them
         # (``rtsep.primitives.comb.harmonic_mask`` turns them into the engine's comb mask).
         self.score = score
+        self.inputs = inputs
         self.lookahead_frames = int(lookahead_frames)
         # a deep-clustering embedding is judged by its own 2-means clustering (paper 004)
         self.confidence = _confidence(geometry, embedding_dims, config, kmeans=True)
@@ -175,17 +181,23 @@ class ModelCandidate(Candidate):
         self.reset()
 
     def warmup(self) -> None:
+        if self.inputs is not None:
+            self.inputs.warmup()
         self.backend.warmup()
         super().warmup()
 
     def reset(self) -> None:
+        if self.inputs is not None:
+            self.inputs.reset()
         self.backend.reset()
         super().reset()
 
     def _masks(self, mags: np.ndarray, masks: np.ndarray, embeddings: np.ndarray) -> None:
         # a recurrent model's state moves one frame per call: no batching across hops here
+        inputs = self.inputs
         for b in range(mags.shape[0]):
-            masks[b], embeddings[b] = self.backend.step(mags[b])
+            masks[b], embeddings[b] = self.backend.step(
+                mags[b] if inputs is None else inputs.step(mags[b]))
 
     def describe_backend(self) -> dict:
         """The backend in use and how it was chosen (``Backend.describe``)."""

@@ -344,7 +344,7 @@ def build_candidates(geometry: StftGeometry, config: EngineConfig, score=None) -
     ``score`` (or None) is handed to each."""
     from .model_candidates import resolve_default
 
-    config = resolve_default(config)
+    config = resolve_default(config, geometry.sr)
     candidates = []
     if config.use_primitives:
         candidates.append(PrimitiveCandidate(geometry, config, score))

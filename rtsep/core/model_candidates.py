@@ -28,6 +28,7 @@ def load_model_candidates(names, geometry: StftGeometry, config: EngineConfig,
         candidate = ModelCandidate(
             name=stem.name, backend=backend, geometry=geometry, config=config,
             embedding_dims=backend.emb_dim, lookahead_frames=lookahead, score=score,
+            inputs=_model_inputs(meta, geometry),
         )
         # the weights' digest, checked against the file when it was loaded: a run that loads
         # the model again later (another worker) can tell whether the file changed meanwhile
@@ -46,28 +47,52 @@ def model_digests(config: EngineConfig) -> dict[str, str]:
             for name in config.models}
 
 
-def default_model() -> str | None:
+def _model_inputs(meta: dict, geometry: StftGeometry):
+    """The primitive-mask inputs a model file asks for (``input_primitives``), or None."""
+    arguments = meta.get("arguments", {})
+    names = tuple(arguments.get("input_primitives") or ())
+    if not names:
+        return None
+    from .model_inputs import PrimitiveInputs
+
+    return PrimitiveInputs(names, int(arguments["primitive_bins"]), geometry)
+
+
+def default_model(sr: int | None = None, preset: str | None = None) -> str | None:
     """Name of the best shipped model, or None when none is shipped (reads JSON only).
 
     Only models named in ``DEFAULT_MODEL_ORDER`` qualify: a shipped model becomes the default
-    only once its dev-set figures beat primitive clustering (BENCHMARKS.md).
+    only once its dev-set figures beat primitive clustering (BENCHMARKS.md). With ``sr`` (an
+    engine that cannot resample, such as a live stream at the device's rate) and ``preset``,
+    only a model trained at that rate and preset qualifies.
     """
     from models.catalog import list_models
 
-    shipped = {r["name"] for r in list_models() if r.get("shipped") and "error" not in r}
+    shipped = {r["name"]: r for r in list_models() if r.get("shipped") and "error" not in r}
     for name in DEFAULT_MODEL_ORDER:
-        if name in shipped:
-            return name
+        row = shipped.get(name)
+        if row is None:
+            continue
+        if sr is not None and int(row["sample_rate"]) != int(sr):
+            continue
+        if preset is not None and row.get("preset") not in (None, preset):
+            continue
+        return name
     return None
 
 
-def resolve_default(config: EngineConfig) -> EngineConfig:
-    """Replace the ``default`` model sentinel by the best shipped model, or by primitives."""
+def resolve_default(config: EngineConfig, sr: int | None = None) -> EngineConfig:
+    """Replace the ``default`` model sentinel by the best shipped model, or by primitives.
+
+    ``sr``: the rate the engine runs at when it cannot be changed (live audio); a default
+    model trained at another rate then gives way to primitive clustering. Files are
+    resampled to the model's rate instead (``rtsep.separate``), so they pass no ``sr``.
+    """
     from dataclasses import replace
 
     if tuple(config.models) != (DEFAULT_MODEL,):
         return config
-    best = default_model()
+    best = default_model(sr, config.preset)
     if best is None:
         return replace(config, models=(), use_primitives=True)
     return replace(config, models=(best,))

@@ -1,8 +1,9 @@
 """Real data on disk: labelled MUSDB-style tracks, unlabelled mixtures, solo recordings.
 
-A labelled data set is a folder of track folders. Each track holds ``mixture.*`` and either
-``vocals.*`` + ``accompaniment.*`` or the four MUSDB stems ``vocals/drums/bass/other.*`` (the
-accompaniment is then their sum). Any audio format soundfile reads, any sample rate, mono or
+A labelled data set is a folder of track folders. Each track holds ``vocals.*`` and either
+``accompaniment.*`` or the four MUSDB stems ``vocals/drums/bass/other.*`` (the accompaniment is
+then their sum), and usually ``mixture.*``; without one, the mixture is the sum of the stems
+(as in ``shared/data/train``). Any audio format soundfile reads, any sample rate, mono or
 stereo; all files of a track must share rate, channel count and length.
 
 Shapes: audio is ``(channels, samples)``, float64.
@@ -56,8 +57,6 @@ def load_track(folder: str | Path) -> Track:
     one-line ``AudioFileError``."""
     folder = Path(folder)
     files = _audio_files(folder)
-    if "mixture" not in files:
-        raise AudioFileError(f"track {folder.name!r} has no mixture file in {folder}")
     if "vocals" not in files:
         raise AudioFileError(f"track {folder.name!r} has no vocals file in {folder}")
     if "accompaniment" in files:
@@ -70,22 +69,27 @@ def load_track(folder: str | Path) -> Track:
                              f"stems; missing {', '.join(missing)}")
     signals: dict[str, np.ndarray] = {}
     rates: dict[str, int] = {}
-    for stem in ["mixture", "vocals", *parts]:
+    first = "mixture" if "mixture" in files else "vocals"
+    stems = (["mixture"] if "mixture" in files else []) + ["vocals", *parts]
+    for stem in stems:
         signals[stem], rates[stem] = read_audio(files[stem])
-    ref = files["mixture"].name
+    ref = files[first].name
     for stem, x in signals.items():
         name = files[stem].name
-        if rates[stem] != rates["mixture"]:
+        if rates[stem] != rates[first]:
             raise AudioFileError(f"track {folder.name!r}: {name} is at {rates[stem]} Hz but {ref} "
-                                 f"is at {rates['mixture']} Hz")
-        if x.shape[0] != signals["mixture"].shape[0]:
+                                 f"is at {rates[first]} Hz")
+        if x.shape[0] != signals[first].shape[0]:
             raise AudioFileError(f"track {folder.name!r}: {name} has {x.shape[0]} channel(s) but "
-                                 f"{ref} has {signals['mixture'].shape[0]}")
-        if x.shape[1] != signals["mixture"].shape[1]:
+                                 f"{ref} has {signals[first].shape[0]}")
+        if x.shape[1] != signals[first].shape[1]:
             raise AudioFileError(f"track {folder.name!r}: {name} has {x.shape[1]} samples but "
-                                 f"{ref} has {signals['mixture'].shape[1]}")
+                                 f"{ref} has {signals[first].shape[1]}")
     accompaniment = np.sum([signals[p] for p in parts], axis=0)
-    return Track(name=folder.name, path=folder, sr=rates["mixture"], mixture=signals["mixture"],
+    mixture = signals.get("mixture")
+    if mixture is None:
+        mixture = signals["vocals"] + accompaniment
+    return Track(name=folder.name, path=folder, sr=rates[first], mixture=mixture,
                  vocals=signals["vocals"], accompaniment=accompaniment)
 
 
