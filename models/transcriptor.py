@@ -199,7 +199,9 @@ def save_transcriptor(model: VocalTranscriptor, path_stem, meta: dict) -> dict:
 def load_transcriptor(path) -> tuple[VocalTranscriptor, dict]:
     """``(model in eval mode, meta)`` from ``STEM``, ``STEM.json`` or ``STEM.safetensors``;
     ``ModelFileError`` (one line) when the files are missing, damaged or do not match."""
-    from .io import _load_state, _read_tensors, sha256_file
+    import hashlib
+
+    from .io import _load_state, _read_tensors
 
     p = Path(path)
     stem = p.with_suffix("") if p.suffix in (".json", ".safetensors") else p
@@ -216,11 +218,15 @@ def load_transcriptor(path) -> tuple[VocalTranscriptor, dict]:
         raise ModelFileError(f"{json_path} does not describe a transcriptor ({exc})") from None
     if not weights.is_file():
         raise ModelFileError(f"transcriptor weights {weights} are missing")
-    if sha256_file(weights) != doc["weights"].get("sha256"):
+    try:  # one read: the bytes hashed are the bytes loaded (models.io.load_model does the same)
+        data = weights.read_bytes()
+    except OSError as exc:
+        raise ModelFileError(f"cannot read {weights}: {exc.strerror or exc}") from None
+    if hashlib.sha256(data).hexdigest() != doc["weights"].get("sha256"):
         raise ModelFileError(f"{weights} does not match the sha256 in its JSON")
     try:
         model = VocalTranscriptor(**args)
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"{json_path}: cannot build the transcriptor ({exc})") from None
-    _load_state(model, _read_tensors(weights), weights)
+    _load_state(model, _read_tensors(data, weights), weights)
     return model.eval(), doc

@@ -25,6 +25,7 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 from ..config import EngineConfig
 from ..interrupts import deferred, on_signal
@@ -65,7 +66,10 @@ def run_songs(songs: list[Song], config: EngineConfig, options: SongOptions, job
 
 def _on_sigterm(signum, frame) -> None:
     if _in_song:  # unwind, removing temporaries; held while a set is created or cleaned up
-        on_signal(signum, frame)  # (a second SIGTERM must not cut a cleanup short)
+        # One stop is enough: a second SIGTERM (the executor terminates the other workers
+        # when one exits) must not cut the unwinding short and leave temporaries behind.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        on_signal(signum, frame)
         return
     os._exit(128 + signum)  # nothing of ours is open: no traceback, no cleanup needed
 
@@ -142,6 +146,7 @@ def _run_pool(songs, config, options, jobs, emit) -> list[dict]:
                 try:
                     rows[i] = f.result()
                 except BrokenProcessPool:
+                    _sweep([songs[i]])
                     rows[i] = {"song": songs[i].name, "input": songs[i].source,
                                "out": str(songs[i].out_dir), "status": "failed",
                                "seconds": 0.0, "compute_seconds": 0.0,
@@ -161,5 +166,25 @@ def _run_pool(songs, config, options, jobs, emit) -> list[dict]:
                 except ProcessLookupError:
                     pass
             pool.shutdown(wait=True, cancel_futures=True)
+            _sweep(songs)
         raise
     return rows
+
+
+def _sweep(songs) -> None:
+    """Remove what a worker that died mid-song may have left: the temporaries of its set
+    (``.vocals.*.tmp``, ``.karaoke.*.tmp``, ``.separation.json.*.tmp``) and the song folder if that leaves it empty. Finished sets are kept."""
+    for song in songs:
+        folder = Path(song.out_dir)
+        if not folder.is_dir():
+            continue
+        for tmp in (t for pattern in (".vocals.*.tmp", ".karaoke.*.tmp", ".separation.json.*.tmp")
+                    for t in folder.glob(pattern)):
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+        try:
+            folder.rmdir()  # only if empty
+        except OSError:
+            pass
