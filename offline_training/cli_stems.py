@@ -85,3 +85,19 @@ def register(app: typer.Typer) -> None:
             remix=RemixSettings(remix_prob=remix_prob))
         doc = train_stems(opts, log=typer.echo)
         typer.echo(f"wrote {out}.json and {out}.safetensors; metrics: {doc['metrics']}")
+
+    @app.command("export-stems-run")
+    def export_stems_run_command(
+        run_dir: Path = typer.Argument(..., help="A train-stems run folder (OUT.run)."),
+        out: Path = typer.Option(..., "--out", "-o",
+                                 help="Output stem DIR/NAME (.json/.safetensors)."),
+        last: bool = typer.Option(False, "--last", help="The last checkpointed weights "
+                                  "instead of the best validated ones."),
+    ) -> None:
+        """A model file from a stopped run's checkpoint, with the JSON a finished run writes
+        (data, licences, options, losses) and the step it reached."""
+        from .stem_export import export_stems_run
+
+        doc = export_stems_run(run_dir, out, "last" if last else "best")
+        typer.echo(f"wrote {out}.json and {out}.safetensors; "
+                   f"{doc['training']['stopped']['weights']}")

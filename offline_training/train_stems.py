@@ -206,11 +206,23 @@ def train_stems(opts: StemTrainOptions, log=print) -> dict:
                   checkpoint_every=opts.checkpoint_every, valid_batches=valid,
                   valid_every=opts.valid_every, workers=opts.workers, compile=opts.compile,
                   loss=opts.loss, floor_db=opts.floor_db, select=opts.select, log=log)
+    meta = model_meta(opts, geometry, bank, n_train, len(split["valid"]),
+                      len(split["forbidden"]), split_idx["valid"], history)
+    return save_model(model, opts.out, meta)
+
+
+def model_meta(opts: StemTrainOptions, geometry, bank, n_train: int, n_valid: int,
+               n_refused: int, valid_idx, history: dict) -> dict:
+    """A trained model's JSON (less the weights' hash): recipe, options, split, losses,
+    speed, and the data it saw with their licences (training and validation apart)."""
+    from .stem_bank import SR, StemBank
+
     provenance = [dict(p, role="training") for p in
                   StemBank(bank.entries[:n_train], bank.cache_dir, []).provenance()]
     provenance += [dict(p, role="validation (model selection only)") for p in
-                   StemBank(bank.entries[n_train:len(tracks)], bank.cache_dir, []).provenance()]
-    meta = {
+                   StemBank(bank.entries[n_train:n_train + n_valid], bank.cache_dir,
+                            []).provenance()]
+    return {
         "sample_rate": SR,
         "stft": {"n_fft": geometry.n_fft, "hop": geometry.hop, "preset": "default"},
         "training": {
@@ -221,20 +233,19 @@ def train_stems(opts: StemTrainOptions, log=print) -> dict:
             "options": {k: v for k, v in json.loads(json.dumps(asdict(opts), default=str))
                         .items() if k not in ("data", "out", "run_dir", "cache_dir",
                                               "workers", "threads", "compile")},
-            "split": {"train_tracks": n_train, "valid_tracks": len(split["valid"]),
-                      "refused_tracks": len(split["forbidden"]),
-                      "valid_groups": sorted({bank.entries[i].group
-                                              for i in split_idx["valid"]})},
+            "split": {"train_tracks": n_train, "valid_tracks": n_valid,
+                      "refused_tracks": n_refused,
+                      "valid_groups": sorted({bank.entries[i].group for i in valid_idx})},
             "history": {k: history[k] for k in ("train", "valid")},
             "audio_seconds_seen": round(history["audio_seconds"], 1),
-            "speed_x_real_time": history["speed_x_real_time"],
+            "speed_x_real_time": history.get("speed_x_real_time") or round(
+                history["audio_seconds"] / max(history["wall_seconds"], 1e-9), 1),
         },
         "provenance": provenance,
         "metrics": {"best_valid": history.get("best_valid_score"),
                     "valid_loss_first": history["valid"][0]["loss"] if history["valid"]
                     else None},
     }
-    return save_model(model, opts.out, meta)
 
 
 def _folder_licence(folder: Path) -> str:

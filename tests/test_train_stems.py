@@ -218,3 +218,13 @@ def test_a_short_run_on_real_clips_lowers_the_validation_loss(tmp_path):
     # resuming a finished run trains no further and gives the same model
     again = train_stems(opts, log=lambda *_: None)
     assert again["weights"]["sha256"] == doc["weights"]["sha256"]
+    # a run's checkpoint exports to the same model with the same data, terms and losses
+    from offline_training.stem_export import export_stems_run
+
+    exported = export_stems_run(opts.run, tmp_path / "e")
+    assert exported["provenance"] == doc["provenance"]
+    assert exported["training"]["history"] == doc["training"]["history"]
+    assert exported["training"]["stopped"]["steps_reached"] == 40
+    again_model, _ = load_model(tmp_path / "e")
+    for (k, a), (_, b) in zip(model.state_dict().items(), again_model.state_dict().items()):
+        assert np.array_equal(a.numpy(), b.numpy()), k
