@@ -196,9 +196,10 @@ class CausalRefinerSeparator(nn.Module):
         w = self.inp.weight
         return (torch.zeros(self.layers, batch, self.hidden, dtype=w.dtype, device=w.device),)
 
-    def step(self, x: torch.Tensor, state):
+    def step(self, x: torch.Tensor, state, explicit_cells: bool = False):
         """One frame: x (batch, n_inputs) -> mask (batch, bins), embedding (batch, bins,
-        emb_dim), new state."""
+        emb_dim), new state. ``explicit_cells`` is accepted for ``models.export.StepModule``
+        and changes nothing: the GRU exports to ONNX as one GRU node."""
         self._check(x.shape[1])
         logit, masks, h, new = self._core(x.unsqueeze(1), state[0])
         emb = self._embedding(h[:, 0], logit[:, 0], None if masks is None else masks[:, 0])

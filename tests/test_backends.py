@@ -155,3 +155,29 @@ def test_tensorrt_matches_torch(arch):
     b_mask, b_emb = _run(make_backend("tensorrt", model), frames)
     assert np.abs(a_mask - b_mask).max() < 1e-3
     assert np.abs(a_emb - b_emb).max() < 1e-3
+
+
+def test_refiner_exports_to_onnx_and_agrees_with_torch(tmp_path, monkeypatch):
+    # The refiner reads primitive masks beside the magnitude; its step graph (nn.GRU inside)
+    # must export like the magnitude-only models, or `auto` would silently run it in torch.
+    pytest.importorskip("onnxruntime")
+    from models.refiner import CausalRefinerSeparator
+
+    monkeypatch.setenv("RTSEP_CACHE_DIR", str(tmp_path / "cache"))
+    torch.manual_seed(3)
+    model = CausalRefinerSeparator(N_BINS, primitive_bins=40, n_bands=12, n_features=16,
+                                   hidden=24, layers=2, ctx_rank=4, emb_rank=4,
+                                   pcl_weights=[1.0, 0.5, 1.0])
+    with torch.no_grad():  # away from "exactly primitive clustering", so the GRU matters
+        for p in (model.direct.weight, model.ctx.weight, model.bin_weight):
+            p.normal_(0.0, 0.3)
+    rng = np.random.default_rng(4)
+    frames = np.concatenate([_frames(40), rng.random((40, model.n_inputs - N_BINS))], axis=1)
+    ref = make_backend("torch", model)
+    onnx = make_backend("onnx", model)
+    assert onnx.name == "onnx" and onnx.n_inputs == model.n_inputs
+    a_mask, a_emb = _run(ref, frames)
+    b_mask, b_emb = _run(onnx, frames)
+    assert np.abs(a_mask - b_mask).max() < MASK_TOL
+    assert np.abs(a_emb - b_emb).max() < EMB_TOL
+    assert a_mask.std() > 1e-3
