@@ -67,7 +67,8 @@ class CausalRefinerSeparator(nn.Module):
                  primitive_bins: int = 372, n_bands: int = 48, n_features: int = 64,
                  hidden: int = 128, layers: int = 2, ctx_rank: int = 16, emb_rank: int = 16,
                  emb_dim: int = 8, pcl_weights=None, pcl_beta: float = 5.0,
-                 lookahead_frames: int = 0):
+                 lookahead_frames: int = 0, local_channels: int = 0, local_kernel: int = 5,
+                 local_ctx: int = 4):
         super().__init__()
         prims = tuple(str(p) for p in (input_primitives or ()))
         for key, value in (("n_bins", n_bins), ("n_features", n_features), ("hidden", hidden),
@@ -79,6 +80,10 @@ class CausalRefinerSeparator(nn.Module):
             raise ValueError(f"n_bands must be at least 2, got {n_bands}")
         if int(lookahead_frames) != 0:
             raise ValueError("CausalRefinerSeparator has no look-ahead (lookahead_frames 0)")
+        if int(local_channels) < 0 or int(local_ctx) < 0:
+            raise ValueError("local_channels and local_ctx must be >= 0")
+        if int(local_channels) and (int(local_kernel) < 1 or int(local_kernel) % 2 == 0):
+            raise ValueError(f"local_kernel must be a positive odd number, got {local_kernel}")
         if prims and not 1 <= int(primitive_bins) <= int(n_bins):
             raise ValueError(f"primitive_bins must lie in 1..{n_bins}, got {primitive_bins}")
         self._config = dict(n_bins=int(n_bins), input_primitives=list(prims),
@@ -89,6 +94,9 @@ class CausalRefinerSeparator(nn.Module):
                             pcl_weights=None if pcl_weights is None or not prims
                             else [float(w) for w in pcl_weights],
                             pcl_beta=float(pcl_beta), lookahead_frames=0)
+        if int(local_channels):  # older files have no such keys: they load as before
+            self._config.update(local_channels=int(local_channels),
+                                local_kernel=int(local_kernel), local_ctx=int(local_ctx))
         if self._config["pcl_weights"] is not None and len(pcl_weights) != len(prims):
             raise ValueError(f"{len(pcl_weights)} pcl_weights for {len(prims)} primitives")
         self.n_bins, self.emb_dim, self.lookahead_frames = int(n_bins), int(emb_dim), 0
@@ -129,6 +137,21 @@ class CausalRefinerSeparator(nn.Module):
                                        / self.emb_rank ** 0.5)
         self.emb_bias = nn.Parameter(0.1 * torch.randn(self.n_bins, self.emb_dim))
         self.emb_local = nn.Linear(self.n_prims + 1, self.emb_dim, bias=False)
+        self.local_channels = int(local_channels)
+        if self.local_channels:
+            # the frequency-local branch: a small conv over neighbouring bins of each frame's
+            # log magnitude, contrast, masks, logit and a few context maps from the GRU state
+            self.local_ctx = int(local_ctx)
+            if self.local_ctx:
+                self.local_coef = nn.Linear(self.hidden, self.local_ctx * self.ctx_rank)
+                self.local_shapes_t = nn.Parameter(torch.randn(self.ctx_rank, self.n_bins)
+                                                   / self.ctx_rank ** 0.5)
+            c_in = 3 + self.n_prims + self.local_ctx
+            self.local_in = nn.Conv1d(c_in, self.local_channels, int(local_kernel),
+                                      padding=int(local_kernel) // 2)
+            self.local_out = nn.Conv1d(self.local_channels, 1, 1)
+            nn.init.zeros_(self.local_out.weight)  # starts as the model without the branch
+            nn.init.zeros_(self.local_out.bias)
 
     @property
     def config(self) -> dict:
@@ -165,7 +188,23 @@ class CausalRefinerSeparator(nn.Module):
                 d0 = (self.pcl_w * masks.square()).sum(-2).sqrt()
                 d1 = (self.pcl_w * (masks - 1.0).square()).sum(-2).sqrt()
                 logit = logit + self.pcl_scale * (self._config["pcl_beta"] * (d0 - d1))
+        if self.local_channels:
+            logit = logit + self._local(h, logmag, contrast, masks, logit)
         return logit, masks, h, state
+
+    def _local(self, h, logmag, contrast, masks, logit) -> torch.Tensor:
+        """The frequency-local correction of the logit, (batch, frames, bins)."""
+        chans = [logmag.unsqueeze(-2), contrast.unsqueeze(-2), logit.unsqueeze(-2)]
+        if masks is not None:
+            chans.append(masks)
+        if self.local_ctx:
+            coef = self.local_coef(h).unflatten(-1, (self.local_ctx, self.ctx_rank))
+            chans.append(coef @ self.local_shapes_t)
+        z = torch.cat(chans, dim=-2)  # (batch, frames, channels, bins)
+        lead = z.shape[:-2]
+        z = z.reshape(-1, z.shape[-2], self.n_bins)
+        z = self.local_out(F.gelu(self.local_in(z)))
+        return z.reshape(*lead, self.n_bins)
 
     def _embedding(self, h, logit, masks) -> torch.Tensor:
         """Unit-norm embedding (..., bins, emb_dim) of the selected frames."""

@@ -58,6 +58,9 @@ def register(app: typer.Typer) -> None:
         valid_own_mix: bool = typer.Option(
             False, "--valid-own-mix", help="Validate on each held-out track's own mix at its "
             "own levels instead of remixes."),
+        init_from: Optional[Path] = typer.Option(
+            None, "--init-from", help="Start from this model file's weights where names and "
+            "shapes match (e.g. size small-local from a trained small)."),
     ) -> None:
         """Train on remixes of real stems: vocals of one track over another's accompaniment,
         random crops, gains and channel swaps; validation on held-out singers and songs."""
@@ -82,6 +85,7 @@ def register(app: typer.Typer) -> None:
             checkpoint_every=checkpoint_every, vocal_variants=tuple(vocal_variant or ()),
             workers=workers, compile=compile_graph, loss=loss, floor_db=floor_db,
             valid_remix=not valid_own_mix,
+            init_from=str(init_from) if init_from else None,
             remix=RemixSettings(remix_prob=remix_prob))
         doc = train_stems(opts, log=typer.echo)
         typer.echo(f"wrote {out}.json and {out}.safetensors; metrics: {doc['metrics']}")

@@ -64,6 +64,7 @@ class StemTrainOptions:
     select: str = "median_vocal_snr"  # or "loss": which validated weights are kept
     valid_remix: bool = True  # False: validation on the tracks' own mixes, at their levels
     vocal_variants: tuple = ()
+    init_from: str | None = None  # a model file whose matching weights start the run
     remix: RemixSettings = field(default_factory=RemixSettings)
 
     @property
@@ -119,6 +120,31 @@ def build_model(opts: StemTrainOptions, geometry):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(opts.seed)
         return build(name, args)
+
+
+def init_weights(model, source) -> str:
+    """Copy into ``model`` every tensor of model file ``source`` with the same name and
+    shape (a larger variant continues a trained smaller one; new parts keep their start).
+    A file that shares no tensor with the model is refused. Returns a one-line summary."""
+    import torch
+
+    from models.io import load_model
+    from rtsep.errors import ConfigError
+
+    donor, meta = load_model(source)
+    if donor.arch_name != model.arch_name:
+        raise ConfigError(f"--init-from {source}: a {donor.arch_name}, not a {model.arch_name}")
+    theirs = donor.state_dict()
+    mine = model.state_dict()
+    same = {k: v for k, v in theirs.items() if k in mine and mine[k].shape == v.shape}
+    if not same:
+        raise ConfigError(f"--init-from {source}: no weights fit this model")
+    with torch.no_grad():
+        for k, v in same.items():
+            mine[k].copy_(v)
+    new = sorted(k for k in mine if k not in same)
+    return (f"init: {len(same)} tensors from {meta.get('name', source)}; "
+            f"{len(new)} new ({', '.join(new) or 'none'})")
 
 
 def batch_sources(opts: StemTrainOptions, bank, split_idx: dict, geometry, model, log):
@@ -196,6 +222,8 @@ def train_stems(opts: StemTrainOptions, log=print) -> dict:
         split_idx["train"] = np.concatenate([split_idx["train"],
                                              np.arange(len(tracks), len(bank))])
     model = build_model(opts, geometry)
+    if opts.init_from:
+        log(init_weights(model, opts.init_from))
     next_batch, valid = batch_sources(opts, bank, split_idx, geometry, model, log)
     log(f"training {model.arch_name} ({sum(p.numel() for p in model.parameters())} "
         f"parameters) on {bank.seconds() / 60:.1f} min of stems, {opts.steps} steps of "

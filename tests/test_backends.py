@@ -157,7 +157,8 @@ def test_tensorrt_matches_torch(arch):
     assert np.abs(a_emb - b_emb).max() < 1e-3
 
 
-def test_refiner_exports_to_onnx_and_agrees_with_torch(tmp_path, monkeypatch):
+@pytest.mark.parametrize("local_channels", [0, 6])
+def test_refiner_exports_to_onnx_and_agrees_with_torch(tmp_path, monkeypatch, local_channels):
     # The refiner reads primitive masks beside the magnitude; its step graph (nn.GRU inside)
     # must export like the magnitude-only models, or `auto` would silently run it in torch.
     pytest.importorskip("onnxruntime")
@@ -167,9 +168,13 @@ def test_refiner_exports_to_onnx_and_agrees_with_torch(tmp_path, monkeypatch):
     torch.manual_seed(3)
     model = CausalRefinerSeparator(N_BINS, primitive_bins=40, n_bands=12, n_features=16,
                                    hidden=24, layers=2, ctx_rank=4, emb_rank=4,
-                                   pcl_weights=[1.0, 0.5, 1.0])
+                                   pcl_weights=[1.0, 0.5, 1.0], local_channels=local_channels,
+                                   local_kernel=3, local_ctx=2)
+    params = [model.direct.weight, model.ctx.weight, model.bin_weight]
+    if local_channels:  # the frequency-local branch starts at zero: wake it up too
+        params.append(model.local_out.weight)
     with torch.no_grad():  # away from "exactly primitive clustering", so the GRU matters
-        for p in (model.direct.weight, model.ctx.weight, model.bin_weight):
+        for p in params:
             p.normal_(0.0, 0.3)
     rng = np.random.default_rng(4)
     frames = np.concatenate([_frames(40), rng.random((40, model.n_inputs - N_BINS))], axis=1)

@@ -228,3 +228,36 @@ def test_a_short_run_on_real_clips_lowers_the_validation_loss(tmp_path):
     again_model, _ = load_model(tmp_path / "e")
     for (k, a), (_, b) in zip(model.state_dict().items(), again_model.state_dict().items()):
         assert np.array_equal(a.numpy(), b.numpy()), k
+
+
+def test_init_from_continues_a_model_with_a_new_local_branch(tmp_path):
+    """``--init-from``: a refiner with the frequency-local branch, started from a trained file
+    of the plain size, computes exactly what that file computes until the branch trains; a
+    file of another architecture is refused with a message."""
+    import torch
+
+    from models import configs
+    from models.io import load_model, save_model
+    from models.registry import build
+    from offline_training.train_stems import init_weights
+    from rtsep.errors import ConfigError
+
+    stem, g = _tiny_refiner(tmp_path)
+    plain, meta = load_model(stem)
+    with torch.no_grad():  # as if trained: the refinement terms are no longer zero
+        plain.direct.weight.normal_(0.0, 0.2)
+    save_model(plain, stem, {"sample_rate": 44100, "stft": {"n_fft": g.n_fft, "hop": g.hop}})
+    wide = build("CausalRefinerSeparator", dict(meta["arguments"], local_channels=4,
+                                                local_kernel=3, local_ctx=2)).eval()
+    summary = init_weights(wide, stem)
+    assert "new (local_coef.bias" in summary and "local_out.weight" in summary
+    x = torch.rand(1, wide.n_inputs, 12) * 5.0
+    with torch.no_grad():
+        assert torch.equal(wide.forward_mask(x), plain.forward_mask(x))
+        wide.local_out.weight.normal_(0.0, 0.5)  # the branch trained: now it counts
+        assert not torch.allclose(wide.forward_mask(x), plain.forward_mask(x))
+    gru = configs.create("CausalGRUSeparator", "tiny", g.n_bins)
+    save_model(gru, tmp_path / "gru", {"sample_rate": 44100,
+                                       "stft": {"n_fft": g.n_fft, "hop": g.hop}})
+    with pytest.raises(ConfigError, match="not a CausalRefinerSeparator"):
+        init_weights(wide, tmp_path / "gru")
