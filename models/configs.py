@@ -27,7 +27,7 @@ SIZES = {
         # small plus a frequency-local conv branch (models.refiner) that starts at zero, so it
         # can continue a trained small model (train-stems --init-from)
         "small-local": dict(n_bands=48, n_features=64, hidden=128, layers=2, ctx_rank=16,
-                            emb_rank=16, emb_dim=8, local_channels=16, local_kernel=5,
+                            emb_rank=16, emb_dim=8, local_channels=8, local_kernel=5,
                             local_ctx=4),
     },
     "CausalTCNSeparator": {

@@ -68,7 +68,7 @@ class CausalRefinerSeparator(nn.Module):
                  hidden: int = 128, layers: int = 2, ctx_rank: int = 16, emb_rank: int = 16,
                  emb_dim: int = 8, pcl_weights=None, pcl_beta: float = 5.0,
                  lookahead_frames: int = 0, local_channels: int = 0, local_kernel: int = 5,
-                 local_ctx: int = 4):
+                 local_ctx: int = 4, local_bins: int | None = None):
         super().__init__()
         prims = tuple(str(p) for p in (input_primitives or ()))
         for key, value in (("n_bins", n_bins), ("n_features", n_features), ("hidden", hidden),
@@ -95,8 +95,13 @@ class CausalRefinerSeparator(nn.Module):
                             else [float(w) for w in pcl_weights],
                             pcl_beta=float(pcl_beta), lookahead_frames=0)
         if int(local_channels):  # older files have no such keys: they load as before
+            # by default the branch covers the bins the primitives cover (where the voice is)
+            local_bins = int(local_bins or self._config["primitive_bins"] or n_bins)
+            if not 1 <= local_bins <= int(n_bins):
+                raise ValueError(f"local_bins must lie in 1..{n_bins}, got {local_bins}")
             self._config.update(local_channels=int(local_channels),
-                                local_kernel=int(local_kernel), local_ctx=int(local_ctx))
+                                local_kernel=int(local_kernel), local_ctx=int(local_ctx),
+                                local_bins=local_bins)
         if self._config["pcl_weights"] is not None and len(pcl_weights) != len(prims):
             raise ValueError(f"{len(pcl_weights)} pcl_weights for {len(prims)} primitives")
         self.n_bins, self.emb_dim, self.lookahead_frames = int(n_bins), int(emb_dim), 0
@@ -142,9 +147,10 @@ class CausalRefinerSeparator(nn.Module):
             # the frequency-local branch: a small conv over neighbouring bins of each frame's
             # log magnitude, contrast, masks, logit and a few context maps from the GRU state
             self.local_ctx = int(local_ctx)
+            self.local_bins = self._config["local_bins"]
             if self.local_ctx:
                 self.local_coef = nn.Linear(self.hidden, self.local_ctx * self.ctx_rank)
-                self.local_shapes_t = nn.Parameter(torch.randn(self.ctx_rank, self.n_bins)
+                self.local_shapes_t = nn.Parameter(torch.randn(self.ctx_rank, self.local_bins)
                                                    / self.ctx_rank ** 0.5)
             c_in = 3 + self.n_prims + self.local_ctx
             self.local_in = nn.Conv1d(c_in, self.local_channels, int(local_kernel),
@@ -193,18 +199,20 @@ class CausalRefinerSeparator(nn.Module):
         return logit, masks, h, state
 
     def _local(self, h, logmag, contrast, masks, logit) -> torch.Tensor:
-        """The frequency-local correction of the logit, (batch, frames, bins)."""
-        chans = [logmag.unsqueeze(-2), contrast.unsqueeze(-2), logit.unsqueeze(-2)]
+        """The frequency-local correction of the logit, (batch, frames, bins): zero above
+        ``local_bins``."""
+        k = self.local_bins
+        chans = [logmag[..., None, :k], contrast[..., None, :k], logit[..., None, :k]]
         if masks is not None:
-            chans.append(masks)
+            chans.append(masks[..., :k])
         if self.local_ctx:
             coef = self.local_coef(h).unflatten(-1, (self.local_ctx, self.ctx_rank))
             chans.append(coef @ self.local_shapes_t)
-        z = torch.cat(chans, dim=-2)  # (batch, frames, channels, bins)
+        z = torch.cat(chans, dim=-2)  # (batch, frames, channels, local bins)
         lead = z.shape[:-2]
-        z = z.reshape(-1, z.shape[-2], self.n_bins)
-        z = self.local_out(F.gelu(self.local_in(z)))
-        return z.reshape(*lead, self.n_bins)
+        z = z.reshape(-1, z.shape[-2], k)
+        z = self.local_out(F.gelu(self.local_in(z))).reshape(*lead, k)
+        return F.pad(z, (0, self.n_bins - k)) if k < self.n_bins else z
 
     def _embedding(self, h, logit, masks) -> torch.Tensor:
         """Unit-norm embedding (..., bins, emb_dim) of the selected frames."""
