@@ -269,11 +269,31 @@ def model_meta(opts: StemTrainOptions, geometry, bank, n_train: int, n_valid: in
             "speed_x_real_time": history.get("speed_x_real_time") or round(
                 history["audio_seconds"] / max(history["wall_seconds"], 1e-9), 1),
         },
+        **({"init_from": _init_record(opts.init_from)} if opts.init_from else {}),
         "provenance": provenance,
         "metrics": {"best_valid": history.get("best_valid_score"),
                     "valid_loss_first": history["valid"][0]["loss"] if history["valid"]
                     else None},
     }
+
+
+def _init_record(source: str) -> dict:
+    """What a run continued from (``--init-from``): the model's name, the digest of its
+    weights and its own training record, so a two-stage recipe stays readable from the
+    final JSON alone."""
+    from models.catalog import resolve
+    from models.io import read_meta
+
+    try:
+        meta = read_meta(resolve(source))
+    except Exception as exc:  # the source moved since training: keep what is known
+        return {"path": str(source), "error": str(exc)}
+    training = meta.get("training") or {}
+    return {"name": meta.get("name"), "architecture": meta.get("architecture"),
+            "weights_sha256": (meta.get("weights") or {}).get("sha256"),
+            "training": {k: training[k] for k in ("method", "recipe", "options", "split",
+                                                   "audio_seconds_seen") if k in training},
+            "metrics": meta.get("metrics")}
 
 
 def _folder_licence(folder: Path) -> str:

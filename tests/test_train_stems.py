@@ -261,3 +261,11 @@ def test_init_from_continues_a_model_with_a_new_local_branch(tmp_path):
                                        "stft": {"n_fft": g.n_fft, "hop": g.hop}})
     with pytest.raises(ConfigError, match="not a CausalRefinerSeparator"):
         init_weights(wide, tmp_path / "gru")
+    # the final JSON records what the run continued from: name, digest and its own training
+    from models.io import read_meta
+    from offline_training.train_stems import _init_record
+
+    record = _init_record(str(stem))
+    assert record["weights_sha256"] == read_meta(stem)["weights"]["sha256"]
+    assert record["architecture"] == "CausalRefinerSeparator"
+    assert "error" in _init_record(str(tmp_path / "moved-away"))
