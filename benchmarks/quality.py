@@ -54,12 +54,16 @@ ENGINE_METHODS = ["mixture", "oracle-irm", "oracle-ibm", "repet", "hpss", "pitch
                   "bootstrap-gru:models=bootstrap-gru,use_primitives=false",
                   "pcl+bootstrap-gru:models=bootstrap-gru,use_primitives=true",
                   "refiner-small:models=refiner-small,use_primitives=false",
-                  "pcl+refiner-small:models=refiner-small,use_primitives=true"]
+                  "pcl+refiner-small:models=refiner-small,use_primitives=true",
+                  "refiner-local:models=refiner-local,use_primitives=false",
+                  "pcl+refiner-local:models=refiner-local,use_primitives=true"]
 # the validation table: floor, ceiling, primitive clustering, then the models
 VALID_METHODS = ["mixture", "oracle-irm", "pcl",
                  "bootstrap-gru:models=bootstrap-gru,use_primitives=false",
                  "refiner-small:models=refiner-small,use_primitives=false",
-                 "pcl+refiner-small:models=refiner-small,use_primitives=true"]
+                 "pcl+refiner-small:models=refiner-small,use_primitives=true",
+                 "refiner-local:models=refiner-local,use_primitives=false",
+                 "pcl+refiner-local:models=refiner-local,use_primitives=true"]
 SECTION = "## Quality"
 TRAIN_FOLDERS = ("mir1k", "musdb7")
 

@@ -2,6 +2,11 @@
 throughput of `rtsep separate` against librosa's offline references on the same file.
 
     .venv/bin/python benchmarks/speed.py [--seconds 30] [--repeats 3] [--write]
+    .venv/bin/python benchmarks/speed.py --only "primitive clustering,refiner" --no-files \
+        --section "## Speed of the refiners" --write
+
+``--only`` keeps the rows whose label contains one of the comma-separated words; ``--no-files``
+skips the file-throughput table.
 
 Figures are medians over ``--repeats`` runs; ratios are taken within the same run because the
 machines are noisy. ``--write`` replaces the "## Speed" section of BENCHMARKS.md.
@@ -23,7 +28,8 @@ from rtsep.evaluation.profile import pin_to_one_core, profile_engine, rendered_s
 from rtsep.separate import separate_array  # noqa: E402
 
 
-def run(seconds: float, repeats: int) -> str:
+def run(seconds: float, repeats: int, only=None, files: bool = True,
+        section: str = "## Speed") -> str:
     pin_to_one_core()
     sr = 44100
     x = rendered_signal(sr, seconds, channels=2)
@@ -37,11 +43,21 @@ def run(seconds: float, repeats: int) -> str:
          EngineConfig(models=("bootstrap-gru",), use_primitives=False, backend="torch")),
         ("default", "refiner-small (torch; runs its 3 primitives itself)",
          EngineConfig(models=("refiner-small",), use_primitives=False, backend="torch")),
+        ("default", "refiner-small (onnx; runs its 3 primitives itself)",
+         EngineConfig(models=("refiner-small",), use_primitives=False, backend="onnx")),
+        *[("default", f"{name} ({backend}; runs its 3 primitives itself)",
+           EngineConfig(models=(name,), use_primitives=False, backend=backend))
+          for name in NEW_REFINERS for backend in ("onnx", "torch")],
+        *[("default", f"pcl + {name}, switching (onnx)",
+           EngineConfig(models=(name,), use_primitives=True, backend="onnx"))
+          for name in NEW_REFINERS],
         ("default", "pcl + bootstrap-gru, switching",
          EngineConfig(models=("bootstrap-gru",), use_primitives=True, backend="onnx")),
         ("low-latency", "pcl + bootstrap-gru, switching",
          EngineConfig(preset="low-latency", models=("bootstrap-gru",), backend="onnx")),
     ]
+    if only:
+        setups = [s for s in setups if any(w in s[1] for w in only)]
     for preset, label, config in setups:
         reports = [profile_engine(config, signal=x, sr=sr) for _ in range(repeats)]
         rtf = statistics.median(r["rtf"] for r in reports)
@@ -54,6 +70,11 @@ def run(seconds: float, repeats: int) -> str:
                     f"{cand_p99:.3f} | {r0['hop_ms']:.2f} |")
     # throughput: the whole `rtsep separate` path against librosa's offline references
     through = {}
+    if not files:
+        return "\n".join(_head(section, seconds, repeats, only, files) + rows + [
+            "", "Whole hop = STFT, candidates (primitives and/or model), clustering, "
+            "confidence, ISTFT, on one thread; the real-time goal for a model is p99 at most "
+            "half a hop.", ""])
     for name, fn in [("rtsep separate (default)", lambda: separate_array(x, sr, EngineConfig())),
                      *[(k, (lambda f=f: f(x, sr))) for k, f in REFERENCES.items()]]:
         times = []
@@ -65,15 +86,7 @@ def run(seconds: float, repeats: int) -> str:
     base = through["rtsep separate (default)"]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines = [
-        "## Speed",
-        "",
-        f"Machine: {machine()}, pinned to one core. Date: {datetime.date.today()}. Command: "
-        f"`.venv/bin/python benchmarks/speed.py --seconds {seconds:g} --repeats {repeats} --write`.",
-        f"Signal: the rendered default song, {seconds:g} s, 44.1 kHz stereo. Medians of {repeats} runs.",
-        "",
-        "| preset | candidates | hop | latency ms | rtf (compute/audio) | p50 ms/hop | "
-        "p99 ms/hop | max ms/hop | p99 ms/hop of the candidates alone | hop ms |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        *_head(section, seconds, repeats, only, files),
         *rows,
         "",
         "Whole hop = STFT, candidates (primitives and/or model), clustering, confidence, ISTFT. "
@@ -91,13 +104,42 @@ def run(seconds: float, repeats: int) -> str:
     return "\n".join(lines)
 
 
+NEW_REFINERS: tuple[str, ...] = ("refiner-local",)
+
+
+def _head(section, seconds, repeats, only, files) -> list[str]:
+    import os
+
+    flags = (f" --only {','.join(only)!r}" if only else "") + ("" if files else " --no-files")
+    flags += "" if section == "## Speed" else f" --section {section!r}"
+    return [
+        section,
+        "",
+        f"Machine: {machine()}, pinned to one core; load average before the run "
+        f"{os.getloadavg()[0]:.2f}. Date: {datetime.date.today()}. Command: "
+        f"`.venv/bin/python benchmarks/speed.py --seconds {seconds:g} --repeats {repeats}"
+        f"{flags} --write`.",
+        f"Signal: the rendered default song, {seconds:g} s, 44.1 kHz stereo. Medians of "
+        f"{repeats} runs.",
+        "",
+        "| preset | candidates | hop | latency ms | rtf (compute/audio) | p50 ms/hop | "
+        "p99 ms/hop | max ms/hop | p99 ms/hop of the candidates alone | hop ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    ap.add_argument("--only", default=None, help="comma-separated words; rows whose label "
+                    "contains one of them")
+    ap.add_argument("--no-files", action="store_true", help="skip the file-throughput table")
+    ap.add_argument("--section", default="## Speed", help="BENCHMARKS.md section to write")
     args = ap.parse_args()
-    table = run(args.seconds, args.repeats)
+    only = [w.strip() for w in args.only.split(",") if w.strip()] if args.only else None
+    table = run(args.seconds, args.repeats, only, not args.no_files, args.section)
     print(table)
     if args.write:
-        replace_section("## Speed", table)
+        replace_section(args.section, table)

@@ -165,6 +165,12 @@ def main() -> None:
                 f"{workers} worker(s)"
         rows.append(("after", label, "refiner (0.39 M, 3 primitives)",
                      after(pmake, refiner, args.steps, compiled, workers)))
+    # the shipped size: small plus the frequency-local branch over the primitives' bins
+    local = build_model(StemTrainOptions(data=[], out="", size="small-local"), g)
+    n_params = sum(p.numel() for p in local.parameters()) / 1e6
+    rows.append(("after", "train-stems, primitive pool, compiled, 1 worker(s)",
+                 f"refiner small-local ({n_params:.2f} M, 3 primitives)",
+                 after(pmake, local, args.steps, True, 1)))
     load1 = os.getloadavg()[0]
     base = rows[0][3]
     lines = ["| | loop | model | audio s per wall s | ratio to train-supervised |",
