@@ -268,8 +268,8 @@ def model_meta(opts: StemTrainOptions, geometry, bank, n_train: int, n_valid: in
             "audio_seconds_seen": round(history["audio_seconds"], 1),
             "speed_x_real_time": history.get("speed_x_real_time") or round(
                 history["audio_seconds"] / max(history["wall_seconds"], 1e-9), 1),
+            **({"init_from": _init_record(opts.init_from)} if opts.init_from else {}),
         },
-        **({"init_from": _init_record(opts.init_from)} if opts.init_from else {}),
         "provenance": provenance,
         "metrics": {"best_valid": history.get("best_valid_score"),
                     "valid_loss_first": history["valid"][0]["loss"] if history["valid"]
