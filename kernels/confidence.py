@@ -130,6 +130,72 @@ def silhouette_ref(points: np.ndarray, labels: np.ndarray) -> float:
 
 
 @jit
+def _two_means(points, labels, iterations):
+    n, d = points.shape
+    centres = np.zeros((2, d))
+    counts = np.zeros(2)
+    for _ in range(iterations):
+        centres[:, :] = 0.0
+        counts[:] = 0.0
+        for i in range(n):
+            c = labels[i]
+            counts[c] += 1.0
+            for k in range(d):
+                centres[c, k] += points[i, k]
+        if counts[0] == 0.0 or counts[1] == 0.0:
+            break
+        for c in range(2):
+            for k in range(d):
+                centres[c, k] /= counts[c]
+        changed = False
+        for i in range(n):
+            d0 = 0.0
+            d1 = 0.0
+            for k in range(d):
+                e0 = points[i, k] - centres[0, k]
+                e1 = points[i, k] - centres[1, k]
+                d0 += e0 * e0
+                d1 += e1 * e1
+            new = 1 if d1 < d0 else 0
+            if new != labels[i]:
+                labels[i] = new
+                changed = True
+        if not changed:
+            break
+
+
+def two_means(points: np.ndarray, labels: np.ndarray, iterations: int = 10) -> np.ndarray:
+    """Hard assignments of 2-means clustering of ``points`` ``(n, D)``, started from ``labels``.
+
+    Deep-clustering models are judged by how well their embedding itself clusters (paper 004),
+    so their silhouette uses k-means assignments; starting from the mask's split keeps label 1
+    on the vocal side. Stops early once assignments settle or a cluster empties. Compiled:
+    the streaming confidence runs it inside one hop (the numpy twin took about 2 ms for 1000
+    points of 8 dimensions, which set the engine's p99 per hop).
+    """
+    _check_points(points, labels)
+    out = labels.copy()
+    if points.shape[0]:
+        _two_means(points, out, int(iterations))
+    return out
+
+
+def two_means_ref(points: np.ndarray, labels: np.ndarray, iterations: int = 10) -> np.ndarray:
+    """Numpy twin of :func:`two_means`."""
+    labels = np.asarray(labels, dtype=np.int64).copy()
+    for _ in range(iterations):
+        if labels.min() == labels.max():
+            break
+        centres = np.stack([points[labels == 0].mean(axis=0), points[labels == 1].mean(axis=0)])
+        dist = ((points[:, None, :] - centres[None]) ** 2).sum(axis=2)
+        new = np.argmin(dist, axis=1).astype(np.int64)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    return labels
+
+
+@jit
 def _posterior_strength(post):
     total = 0.0
     for i in range(post.shape[0]):

@@ -15,6 +15,8 @@ from kernels.confidence import (
     silhouette_from_sums,
     silhouette_pairs,
     silhouette_ref,
+    two_means,
+    two_means_ref,
 )
 from kernels.harmonic import comb_mask, harmonic_salience, whiten
 from kernels.hpss import hpss_combine
@@ -108,6 +110,27 @@ def test_silhouette_in_slices_matches_twin():
     for r0 in range(0, 301, 37):  # uneven slices covering every row once
         silhouette_pairs(pts, lab, sums, r0, r0 + 37)
     assert silhouette_from_sums(sums, lab) == pytest.approx(silhouette_ref(pts, lab), rel=1e-9)
+
+
+@pytest.mark.parametrize("n, d", [(2, 1), (60, 3), (1000, 8), (997, 20)])
+def test_two_means_matches_twin(n, d):
+    rng = np.random.default_rng(n + d)
+    # two overlapping blobs and a start that is a quarter wrong: several iterations to settle
+    pts = np.concatenate([rng.normal(0.0, 0.6, (n // 2, d)), rng.normal(1.0, 0.6, (n - n // 2, d))])
+    start = (rng.random(n) < 0.5).astype(np.int64) if n > 2 else np.array([0, 1])
+    before = start.copy()
+    for iterations in (1, 3, 10):
+        got = two_means(pts, start, iterations)
+        np.testing.assert_array_equal(got, two_means_ref(pts, start, iterations))
+    np.testing.assert_array_equal(start, before)  # the start is not modified in place
+    if n > 2:
+        assert not np.array_equal(two_means(pts, start), start)  # it did move
+    one = np.zeros(n, dtype=np.int64)  # a single cluster stays as it is
+    np.testing.assert_array_equal(two_means(pts, one), one)
+    with pytest.raises(ValueError):
+        two_means(pts.astype(np.float32), start)
+    with pytest.raises(ValueError):
+        two_means(pts, start[:-1])
 
 
 def test_silhouette_hand_example():

@@ -28,6 +28,7 @@ from kernels.confidence import (
     posterior_strength,
     silhouette_from_sums,
     silhouette_pairs,
+    two_means,
 )
 
 from ..config import StftGeometry
@@ -42,26 +43,6 @@ def hops_per_update(geometry: StftGeometry, rate_hz: float) -> int:
     The engine asks the switcher to compare candidates on the same schedule.
     """
     return max(1, int(round(geometry.sr / geometry.hop / rate_hz)))
-
-
-def two_means(points: np.ndarray, labels: np.ndarray, iterations: int = 10) -> np.ndarray:
-    """Hard assignments of 2-means clustering of ``points`` ``(n, D)``, started from ``labels``.
-
-    Deep-clustering models are judged by how well their embedding itself clusters (paper 004),
-    so their silhouette uses k-means assignments; starting from the mask's split keeps label 1
-    on the vocal side. Stops early once assignments settle or a cluster empties.
-    """
-    labels = labels.copy()
-    for _ in range(iterations):
-        if labels.min() == labels.max():
-            break
-        centres = np.stack([points[labels == 0].mean(axis=0), points[labels == 1].mean(axis=0)])
-        dist = ((points[:, None, :] - centres[None]) ** 2).sum(axis=2)
-        new = np.argmin(dist, axis=1).astype(np.int64)
-        if np.array_equal(new, labels):
-            break
-        labels = new
-    return labels
 
 
 class StreamingConfidence:
@@ -109,6 +90,7 @@ class StreamingConfidence:
         silhouette_pairs(pts, labels, sums, 0, 16)
         silhouette_from_sums(sums, labels)
         posterior_strength(pts[:, 0].copy())
+        two_means(pts, labels)
 
     def push(self, mag: np.ndarray, embedding: np.ndarray, posterior: np.ndarray) -> None:
         i = self._pos
