@@ -130,7 +130,10 @@ def test_profile_reports_latency_rtf_and_stages(tmp_path):
     parts = sum(report["stages"][s]["mean_ms"] for s in
                 ("stft", "primitives", "models", "confidence", "mix", "synthesis"))
     assert parts == pytest.approx(report["stages"]["total"]["mean_ms"], rel=1e-6)
-    assert report["stages"]["models"]["max_ms"] == 0  # primitive clustering only: no model
+    # with no flag the profile runs what `rtsep live` would: the default model, which reads
+    # the primitives itself
+    assert report["candidates"] == ["refiner-local"]
+    assert report["stages"]["models"]["max_ms"] > 0
     assert "p99 ms" in proc.stdout
 
 

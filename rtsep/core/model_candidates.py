@@ -8,8 +8,10 @@ from __future__ import annotations
 from ..config import DEFAULT_MODEL, EngineConfig, StftGeometry
 from .candidates import ModelCandidate
 
-# Shipped models that may be the default, best first (each beats primitive clustering on dev).
-DEFAULT_MODEL_ORDER: tuple[str, ...] = ()
+# Shipped models that may be the default, best first (each beats primitive clustering on dev
+# and on the validation split, and is real time on one core: BENCHMARKS.md, "Quality" and
+# "Speed of the refiners").
+DEFAULT_MODEL_ORDER: tuple[str, ...] = ("refiner-local",)
 
 
 def load_model_candidates(names, geometry: StftGeometry, config: EngineConfig,
