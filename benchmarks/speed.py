@@ -76,7 +76,8 @@ def run(seconds: float, repeats: int, only=None, files: bool = True,
             "", "Whole hop = STFT, candidates (primitives and/or model), clustering, "
             "confidence, ISTFT, on one thread; the real-time goal for a model is p99 at most "
             "half a hop.", ""])
-    for name, fn in [("rtsep separate (default)", lambda: separate_array(x, sr, EngineConfig())),
+    pcl_file = "rtsep separate --primitives-only"
+    for name, fn in [(pcl_file, lambda: separate_array(x, sr, EngineConfig())),
                      *[(k, (lambda f=f: f(x, sr))) for k, f in REFERENCES.items()]]:
         times = []
         for _ in range(repeats):
@@ -84,7 +85,7 @@ def run(seconds: float, repeats: int, only=None, files: bool = True,
             fn()
             times.append(time.perf_counter() - t0)
         through[name] = statistics.median(times)
-    base = through["rtsep separate (default)"]
+    base = through[pcl_file]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines = [
         *_head(section, seconds, repeats, only, files),
