@@ -283,10 +283,11 @@ def _init_record(source: str) -> dict:
     final JSON alone."""
     from models.catalog import resolve
     from models.io import read_meta
+    from rtsep.errors import ModelFileError
 
     try:
         meta = read_meta(resolve(source))
-    except Exception as exc:  # the source moved since training: keep what is known
+    except ModelFileError as exc:  # the source moved since training: keep what is known
         return {"path": str(source), "error": str(exc)}
     training = meta.get("training") or {}
     return {"name": meta.get("name"), "architecture": meta.get("architecture"),
