@@ -25,3 +25,5 @@ def test_a_short_soak_reports_xruns_compute_and_memory_over_time(jack, tmp_path)
     assert 50 < r["rss_start_mb"] <= r["rss_end_mb"] + 5
     assert all(row["rss_mb"] > 0 and row["load1"] >= 0 for row in r["timeline"])
     assert r["worker_scheduling"] and "soak: preset default" in done.stdout
+    # with no flag, at the server's 44.1 kHz, the live session runs the default model
+    assert r["candidates"] == ["refiner-local"] and "refiner-local" in done.stdout

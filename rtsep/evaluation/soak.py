@@ -113,6 +113,7 @@ def run_soak(session, minutes: float, *, interval_s: float = 10.0, echo=None) ->
     hop_ms = 1000.0 * session.hop / session.sr
     return {
         "preset": session.engine.config.preset,
+        "candidates": list(session.engine.candidate_names),  # what ran: model(s) and/or pcl
         "minutes": minutes,
         "input": session.input_path,
         "notes": session.notes,
@@ -164,7 +165,8 @@ def format_row(row: dict) -> str:
 def format_soak(r: dict) -> str:
     """The soak's totals in a few lines."""
     return "\n".join([
-        f"soak: preset {r['preset']}, {r['duration_s'] / 60:.1f} min, {r['hops']} hops of "
+        f"soak: preset {r['preset']}, {', '.join(r.get('candidates', ()))}, "
+        f"{r['duration_s'] / 60:.1f} min, {r['hops']} hops of "
         f"{r['hop']} at {r['samplerate']} Hz, blocksize {r['blocksize']} (device period "
         f"{r['device_period'] or 'unknown'}), buffering {r['extra_buffer_hops']} hop(s)",
         f"xruns {r['xruns']} ({r['xruns_per_10k_hops']:.2f} per 10,000 hops; device "
