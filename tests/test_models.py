@@ -195,7 +195,9 @@ def test_cli_list_show_export(tmp_path):
     listed = _rtsep("list", "--dir", tmp_path)
     assert listed.returncode == 0, listed.stderr
     line = next(l for l in listed.stdout.splitlines() if l.startswith("tiny_tcn"))
-    assert "CausalTCNSeparator" in line and "128/32" in line
+    assert "CausalTCNSeparator" in line and "128/32" in line and "default" not in line
+    defaults = [l.split()[0] for l in listed.stdout.splitlines() if "(default" in l]
+    assert defaults == ["refiner-local"]  # the shipped default is marked, and only it
     shown = _rtsep("show", tmp_path / "tiny_tcn.json", "--check")
     assert shown.returncode == 0, shown.stderr
     body = shown.stdout[: shown.stdout.rindex("}") + 1]

@@ -17,7 +17,10 @@ def list_cmd(dir: Optional[List[Path]] = typer.Option(None, "--dir", help=_DIR_H
     """List shipped models and those in --dir folders."""
     from models.catalog import SHIPPED_DIR, list_models
 
+    from ..core.model_candidates import default_model
+
     rows = list_models(dir or ())
+    default = default_model()
     if not rows:
         typer.echo(f"no models (shipped folder: {SHIPPED_DIR})")
         return
@@ -25,6 +28,8 @@ def list_cmd(dir: Optional[List[Path]] = typer.Option(None, "--dir", help=_DIR_H
                f"{'training':14} where")
     for r in rows:
         where = "shipped" if r["shipped"] else r["path"]
+        if r["shipped"] and r["name"] == default:
+            where += " (default at its rate and preset)"
         if "error" in r:
             typer.echo(f"{r['name']:24} unreadable: {r['error']}")
             continue

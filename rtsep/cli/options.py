@@ -42,8 +42,9 @@ PrimitivesOnlyOption = Annotated[bool, typer.Option(
     "--primitives-only", help="Primitive clustering only: no model.")]
 ModelOption = Annotated[Optional[List[str]], typer.Option(
     "--model", "-m", help="Model name or file (repeatable; `rtsep models list`). Default: the "
-    "first shipped model of the default order that fits the rate, else primitive clustering "
-    "(the order is empty until a model beats it; see BENCHMARKS.md).")]
+    "first shipped model of the default order that fits the rate and preset (refiner-local: "
+    "44.1 kHz, default preset; research and non-commercial weights), else primitive "
+    "clustering.")]
 WithPrimitivesOption = Annotated[bool, typer.Option(
     "--with-primitives", help="Also run primitive clustering as a candidate beside the models.")]
 BackendOption = Annotated[Backend, typer.Option(help="Where models run.")]
