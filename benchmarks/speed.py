@@ -69,13 +69,11 @@ def run(seconds: float, repeats: int, only=None, files: bool = True,
         rows.append(f"| {preset} | {label} | {r0['hop']} | {r0['latency_ms']:.2f} | {rtf:.3f} | "
                     f"{stat['p50_ms']:.3f} | {stat['p99_ms']:.3f} | {stat['max_ms']:.3f} | "
                     f"{prim_p99:.3f} | {model_p99:.3f} | {r0['hop_ms']:.2f} |")
+    head = _head(section, seconds, repeats, only, files)
+    if not files:
+        return "\n".join([*head, *rows, "", HOP_NOTE, ""])
     # throughput: the whole `rtsep separate` path against librosa's offline references
     through = {}
-    if not files:
-        return "\n".join(_head(section, seconds, repeats, only, files) + rows + [
-            "", "Whole hop = STFT, candidates (primitives and/or model), clustering, "
-            "confidence, ISTFT, on one thread; the real-time goal for a model is p99 at most "
-            "half a hop.", ""])
     pcl_file = "rtsep separate --primitives-only"
     for name, fn in [(pcl_file, lambda: separate_array(x, sr, EngineConfig())),
                      *[(k, (lambda f=f: f(x, sr))) for k, f in REFERENCES.items()]]:
@@ -88,12 +86,10 @@ def run(seconds: float, repeats: int, only=None, files: bool = True,
     base = through[pcl_file]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines = [
-        *_head(section, seconds, repeats, only, files),
+        *head,
         *rows,
         "",
-        "Whole hop = STFT, candidates (primitives and/or model), clustering, confidence, ISTFT. "
-        "The model rows use the shipped `bootstrap-gru` (0.18 M parameters) and `refiner-small` "
-        "(0.39 M) on one thread; the real-time goal for a model is p99 at most half a hop.",
+        HOP_NOTE,
         "",
         "Throughput on the same file (seconds of compute; ratio = time / rtsep's time):",
         "",
@@ -107,6 +103,9 @@ def run(seconds: float, repeats: int, only=None, files: bool = True,
 
 
 NEW_REFINERS: tuple[str, ...] = ("refiner-local",)
+HOP_NOTE = ("Whole hop = STFT, candidates (primitives and/or the shipped model named in the "
+            "row), clustering, confidence, ISTFT, on one thread; the real-time goal for a "
+            "model is p99 at most half a hop.")
 
 
 def _head(section, seconds, repeats, only, files) -> list[str]:

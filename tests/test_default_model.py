@@ -4,8 +4,8 @@
 previews, in two stages: the plain refiner, then its frequency-local branch) beats primitive
 clustering on dev and on the validation split (by 0.4 and 1.5 dB vocals SDR: short of the
 1 dB on dev that issue 15 asked for; BENCHMARKS.md, "Quality") and is real time, so
-`rtsep separate` and `rtsep live` run it with no flag at 44.1 kHz and the default preset; elsewhere, and with ``--primitives-only``, the engine runs primitive
-clustering. ``refiner-small`` ships as a named model. Each shipped refiner loads with its hash
+`rtsep separate` and `rtsep live` run it with no flag at 44.1 kHz and the default preset;
+elsewhere, and with ``--primitives-only``, the engine runs primitive clustering. ``refiner-small`` ships as a named model. Each shipped refiner loads with its hash
 checked, names its data and their terms, streams through the engine exactly as the offline path
 computes it within the default preset's latency, and separates real music. Their speed (p99
 compute per hop against the hop) is measured in benchmarks/speed.py, not here.
